@@ -1,0 +1,41 @@
+# mynaconform: the single entry point. CI (.ci/run) calls the same targets.
+GO      ?= go
+OUT     ?= reports/out
+FUZZTIME ?= 20s
+
+.PHONY: run test bench hil deps fuzz vet fixtures
+
+## run: the conformance suite on the emulator target, every device profile; writes $(OUT)/
+run: deps
+	$(GO) run ./cmd/mynaconform run -out $(OUT)
+
+## test: vet, all tests (the PC/SC path included when the stack is installed), a short fuzz run
+test: deps vet
+	$(GO) test -count=1 ./...
+	$(MAKE) fuzz
+	$(MAKE) hil
+
+## vet: gofmt and go vet must be clean
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+## fuzz: bounded fuzzing of the byte entry points (seed corpora run in 'go test' too)
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzTransmit$$' -fuzztime=$(FUZZTIME) ./emulator/card
+
+## bench: benchmarks of every layer, side by side in one run
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+## hil: the suite through the real pcscd + vpcd stack (installs the Debian packages if missing)
+hil:
+	bash conformance/hil/run.sh $(OUT)/hil
+
+## deps: Go modules (the only downloads; nothing is fetched at run time)
+deps:
+	@$(GO) mod download
+
+## fixtures: regenerate the deterministic test PKI, photos and images from the seed
+fixtures:
+	$(GO) run ./fixtures/gen -out fixtures

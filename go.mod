@@ -1,0 +1,3 @@
+module github.com/mynaconform/mynaconform
+
+go 1.26.0
