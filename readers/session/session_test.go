@@ -1,0 +1,461 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mynaconform/mynaconform/readers"
+)
+
+func h(s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestAppendAPDU(t *testing.T) {
+	data255 := bytes.Repeat([]byte{1}, 255)
+	data256 := bytes.Repeat([]byte{2}, 256)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		ne   int
+		ext  bool
+		want []byte
+	}{
+		{"case 1", nil, 0, false, h("00B00000")},
+		{"case 1 ext asked", nil, 0, true, h("00B00000")},
+		{"case 2S", nil, 16, false, h("00B0000010")},
+		{"case 2S 256", nil, 256, false, h("00B0000000")},
+		{"case 2E 257", nil, 257, false, h("00B00000000101")},
+		{"case 2E 65536", nil, 65536, false, h("00B00000000000")},
+		{"case 2E forced", nil, 4, true, h("00B00000000004")},
+		{"case 3S", h("0102"), 0, false, h("00B000000201 02")},
+		{"case 3S 255", data255, 0, false, append(h("00B00000FF"), data255...)},
+		{"case 3E 256", data256, 0, false, append(h("00B0000000 0100"), data256...)},
+		{"case 4S", h("01"), 256, false, h("00B000000101 00")},
+		{"case 4E forced", h("01"), 256, true, h("00B0000000 0001 01 0100")},
+		{"case 4E 65536", h("01"), 65536, false, h("00B0000000 0001 01 0000")},
+	} {
+		got, err := appendAPDU(nil, 0x00, 0xB0, 0, 0, tc.data, tc.ne, tc.ext)
+		if err != nil || !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: got % X, %v; want % X", tc.name, got, err, tc.want)
+			continue
+		}
+		l, ok := parseLayout(got)
+		if !ok || l.dataLen != len(tc.data) || l.ne != tc.ne || !bytes.Equal(got[l.dataOff:l.dataOff+l.dataLen], tc.data) {
+			t.Errorf("%s: parseLayout = %+v, %v", tc.name, l, ok)
+		}
+		if IsExtended(got) != (len(got) > 4 && got[4] == 0 && len(got) > 5) {
+			t.Errorf("%s: IsExtended(% X) = %v", tc.name, got, IsExtended(got))
+		}
+	}
+	if _, err := appendAPDU(nil, 0, 0xB0, 0, 0, make([]byte, 65536), 0, true); err == nil {
+		t.Error("Lc 65536 accepted")
+	}
+	if _, err := appendAPDU(nil, 0, 0xB0, 0, 0, nil, 65537, true); err == nil {
+		t.Error("Ne 65537 accepted")
+	}
+	for _, bad := range [][]byte{h("00"), h("00A4040000 01"), h("00A4040C 03 0102"), h("00B000000000")} {
+		if _, ok := parseLayout(bad); ok {
+			t.Errorf("parseLayout(% X) accepted a malformed APDU", bad)
+		}
+	}
+}
+
+func TestAppendAPDUAllocs(t *testing.T) {
+	buf := make([]byte, 0, 64)
+	data := h("D392F000260100000001")
+	n := testing.AllocsPerRun(100, func() {
+		buf, _ = appendAPDU(buf[:0], 0, insSelect, 4, 0x0C, data, 0, false)
+	})
+	if n != 0 {
+		t.Errorf("appendAPDU into a large enough buffer allocates %v times", n)
+	}
+}
+
+func newFake(caps readers.Capabilities, c *fakeCard) (*fakeReader, *Session) {
+	r := &fakeReader{caps: caps, handle: c.transmit, per: time.Millisecond}
+	return r, New(r)
+}
+
+func jpkiCard(cert []byte) *fakeCard {
+	myNumber := append(h("FF100C"), []byte("123456789012")...)
+	return &fakeCard{
+		files: map[string]map[uint16][]byte{
+			string(AIDJPKI):    {0x000A: cert, 0x0018: nil},
+			string(AIDKenhojo): {0x0001: append(myNumber, 0xFF, 0xFF)},
+		},
+		pin: []byte("1234"), tries: 3,
+	}
+}
+
+var (
+	capsShort = readers.Capabilities{MaxCommand: 261}
+	capsExt   = readers.Capabilities{MaxCommand: 65279, Extended: true}
+	capsIOS   = readers.Capabilities{MaxCommand: 65544, MaxResponse: 1693, Extended: true}
+)
+
+// TestReadObjectDecisions checks how many READs and of what form the session sends per caps.
+func TestReadObjectDecisions(t *testing.T) {
+	ctx := context.Background()
+	cert := certFile(2000, 300)
+	for _, tc := range []struct {
+		name string
+		caps readers.Capabilities
+		// commands after SELECT AID, SELECT EF and the 4-byte header read
+		reads []string
+	}{
+		{"short", capsShort, []string{
+			"00B0000400", "00B0010400", "00B0020400", "00B0030400", "00B0040400", "00B0050400", "00B0060400",
+			"00B00704CC"}},
+		{"extended", capsExt, []string{"00B0000400 07CC"}},
+		{"ios-1693", capsIOS, []string{"00B0000400 069B", "00B0069F00 0131"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, s := newFake(tc.caps, jpkiCard(cert))
+			if err := s.SelectAID(ctx, AIDJPKI); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.ReadObject(ctx, 0x000A)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, cert[:2000]) {
+				t.Fatalf("ReadObject returned %d bytes, not the 2000-byte object", len(got))
+			}
+			want := append([]string{"00A4040C0AD392F000260100000001", "00A4020C02000A", "00B0000004"}, tc.reads...)
+			if len(r.sent) != len(want) {
+				t.Fatalf("sent %d commands, want %d: % X", len(r.sent), len(want), r.sent)
+			}
+			for i, w := range want {
+				if !bytes.Equal(r.sent[i], h(w)) {
+					t.Errorf("command %d = % X, want %s", i, r.sent[i], w)
+				}
+			}
+			for i, e := range s.Exchanges() {
+				if e.Extended != IsExtended(e.Command) || (e.Extended && tc.caps.Extended == false) {
+					t.Errorf("exchange %d: Extended %v for % X", i, e.Extended, e.Command)
+				}
+			}
+		})
+	}
+}
+
+func TestReadObjectTwoByteTag(t *testing.T) {
+	ctx := context.Background()
+	body := bytes.Repeat([]byte{0x5A}, 300)
+	obj := append(h("FF2082012C"), body...)
+	c := &fakeCard{files: map[string]map[uint16][]byte{string(AIDKenkaku): {0x0002: append(obj, 0xFF, 0xFF, 0xFF)}}}
+	r, s := newFake(capsExt, c)
+	if err := s.SelectAID(ctx, AIDKenkaku); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadObject(ctx, 0x0002)
+	if err != nil || !bytes.Equal(got, obj) {
+		t.Fatalf("ReadObject = %d bytes, %v; want the %d-byte object", len(got), err, len(obj))
+	}
+	// header of 5 bytes: 4 then 1, then the rest in one extended READ
+	want := []string{"00B0000004", "00B0000401", "00B0000500 012C"}
+	for i, w := range want {
+		if c := r.sent[2+i]; !bytes.Equal(c, h(w)) {
+			t.Errorf("read %d = % X, want %s", i, c, w)
+		}
+	}
+}
+
+func TestReadObjectErrors(t *testing.T) {
+	ctx := context.Background()
+	c := &fakeCard{files: map[string]map[uint16][]byte{string(AIDJPKI): {
+		0x0001: certFile(600, 0)[:300], // header promises 600 bytes, file holds 300
+		0x0002: h("30"),                // no header
+	}}}
+	_, s := newFake(capsShort, c)
+	if err := s.SelectAID(ctx, AIDJPKI); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReadObject(ctx, 0x0001); err == nil {
+		t.Error("truncated file read without error")
+	}
+	if _, err := s.ReadObject(ctx, 0x0002); err == nil {
+		t.Error("1-byte file read without error")
+	}
+	if _, err := s.ReadObject(ctx, 0x0009); !errors.Is(err, ErrFileNotFound) {
+		t.Errorf("missing EF: %v, want ErrFileNotFound", err)
+	}
+}
+
+func TestReadBinaryEndOfFile(t *testing.T) {
+	ctx := context.Background()
+	f := certFile(300, 0)
+	c := &fakeCard{files: map[string]map[uint16][]byte{string(AIDJPKI): {0x0001: f}}}
+	_, s := newFake(capsShort, c)
+	_ = s.SelectAID(ctx, AIDJPKI)
+	_ = s.SelectEF(ctx, 1)
+	got, err := s.ReadBinary(ctx, 0, 1000)
+	if err != nil || !bytes.Equal(got, f) {
+		t.Fatalf("ReadBinary past EOF = %d bytes, %v", len(got), err)
+	}
+	// exactly at the end: 6B00 after data ends the read cleanly
+	c.files[string(AIDJPKI)][1] = f[:256]
+	got, err = s.ReadBinary(ctx, 0, 512)
+	if err != nil || len(got) != 256 {
+		t.Fatalf("ReadBinary of a 256-byte file = %d bytes, %v", len(got), err)
+	}
+	if _, err := s.ReadBinary(ctx, 300, 1); !errors.Is(err, ErrOffset) {
+		t.Errorf("offset beyond the end: %v, want ErrOffset", err)
+	}
+	if _, err := s.ReadBinary(ctx, 0x8000, 1); err == nil {
+		t.Error("16-bit offset accepted")
+	}
+}
+
+func TestGetResponseAndWrongLe(t *testing.T) {
+	ctx := context.Background()
+	payload := bytes.Repeat([]byte{0xAB}, 300)
+	r := &fakeReader{caps: capsShort}
+	r.handle = func(cmd []byte) ([]byte, error) {
+		switch {
+		case bytes.Equal(cmd, h("80 2A 00 97 01 AA 00")):
+			return h("6100"), nil // 256 bytes waiting
+		case bytes.Equal(cmd, h("00 C0 00 00 00")):
+			return sw(payload[:256], 0x612C), nil
+		case bytes.Equal(cmd, h("00 C0 00 00 2C")):
+			return sw(payload[256:], 0x9000), nil
+		case bytes.Equal(cmd, h("00 84 00 00 08")):
+			return h("6C04"), nil
+		case bytes.Equal(cmd, h("00 84 00 00 04")):
+			return sw(payload[:4], 0x9000), nil
+		}
+		return h("6D00"), nil
+	}
+	s := New(r)
+	sig, err := s.Sign(ctx, 0, 0x0017, h("AA"))
+	if err != nil || !bytes.Equal(sig, payload) {
+		t.Fatalf("Sign through 61xx = %d bytes, %v", len(sig), err)
+	}
+	data, code, err := s.Transmit(ctx, h("00 84 00 00 08"), SecretNone)
+	if err != nil || code != 0x9000 || len(data) != 4 {
+		t.Fatalf("6Cxx re-send: % X %04X %v", data, code, err)
+	}
+	if _, err := s.GetChallenge(ctx, 8); err == nil {
+		t.Error("challenge of 4 bytes accepted for 8")
+	}
+	want := []string{"802A009701AA00", "00C0000000", "00C000002C", "0084000008", "0084000004"}
+	ex := s.Exchanges()
+	for i, w := range want {
+		if !bytes.Equal(ex[i].Command, h(w)) {
+			t.Errorf("exchange %d = % X, want %s", i, ex[i].Command, w)
+		}
+	}
+}
+
+func TestWrongLeExtended(t *testing.T) {
+	r := &fakeReader{caps: capsExt}
+	r.handle = func(cmd []byte) ([]byte, error) {
+		if bytes.Equal(cmd, h("00B00000 000400")) {
+			return h("6C10"), nil
+		}
+		if bytes.Equal(cmd, h("00B00000 000010")) {
+			return sw(make([]byte, 16), 0x9000), nil
+		}
+		return h("6700"), nil
+	}
+	data, code, err := New(r).Transmit(context.Background(), h("00B00000 000400"), SecretNone)
+	if err != nil || code != 0x9000 || len(data) != 16 {
+		t.Fatalf("extended 6Cxx re-send: %d bytes %04X %v", len(data), code, err)
+	}
+}
+
+func TestTypedErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		sw   uint16
+		want error
+	}{
+		{0x6984, ErrPINBlocked}, {0x6982, ErrSecurityStatus}, {0x6A82, ErrFileNotFound},
+		{0x6A86, ErrBadP1P2}, {0x6700, ErrWrongLength}, {0x6B00, ErrOffset},
+		{0x6D00, ErrINSNotSupported}, {0x6E00, ErrCLANotSupported}, {0x6985, ErrConditions},
+		{0x6A80, ErrBadData}, {0x6881, ErrChannel}, {0x69FC, ErrSM}, {0x6882, ErrSM},
+	} {
+		r := &fakeReader{handle: func([]byte) ([]byte, error) { return sw(nil, tc.sw), nil }}
+		err := New(r).SelectEF(ctx, 0x0006)
+		var se *StatusError
+		if !errors.Is(err, tc.want) || !errors.As(err, &se) || se.SW != tc.sw {
+			t.Errorf("%04X: %v, want %v", tc.sw, err, tc.want)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("%04X", tc.sw)) {
+			t.Errorf("%04X: message %q does not name the SW", tc.sw, err)
+		}
+		if errors.Is(err, ErrSecurityStatus) != (tc.want == ErrSecurityStatus) {
+			t.Errorf("%04X matches ErrSecurityStatus", tc.sw)
+		}
+	}
+	unknown := New(&fakeReader{handle: func([]byte) ([]byte, error) { return h("6F00"), nil }}).SelectEF(ctx, 6)
+	var se *StatusError
+	if !errors.As(unknown, &se) || se.SW != 0x6F00 || errors.Is(unknown, ErrFileNotFound) {
+		t.Errorf("6F00: %v", unknown)
+	}
+}
+
+func TestVerifyAndRetries(t *testing.T) {
+	ctx := context.Background()
+	c := jpkiCard(nil)
+	_, s := newFake(capsShort, c)
+	_ = s.SelectAID(ctx, AIDJPKI)
+	if n, err := s.Retries(ctx, 0x0018); n != 3 || err != nil {
+		t.Fatalf("Retries = %d, %v", n, err)
+	}
+	err := s.Verify(ctx, 0x0018, []byte("0000"), SecretPIN)
+	var pe *PINError
+	if !errors.As(err, &pe) || pe.Retries != 2 || errors.Is(err, ErrPINBlocked) {
+		t.Fatalf("wrong PIN: %v", err)
+	}
+	if strings.Contains(err.Error(), "0000") {
+		t.Errorf("error %q shows the secret", err)
+	}
+	if err := s.Verify(ctx, 0x0018, []byte("1234"), SecretPIN); err != nil {
+		t.Fatalf("right PIN: %v", err)
+	}
+	_ = s.Verify(ctx, 0x0018, []byte("0000"), SecretPIN)
+	err = s.Verify(ctx, 0x0018, []byte("0000"), SecretPIN)
+	if !errors.As(err, &pe) || pe.Retries != 0 || !errors.Is(err, ErrPINBlocked) {
+		t.Fatalf("exhausting try: %v", err)
+	}
+	if err := s.Verify(ctx, 0x0018, []byte("1234"), SecretPIN); !errors.Is(err, ErrPINBlocked) {
+		t.Fatalf("after blocking: %v", err)
+	}
+	if n, err := s.Retries(ctx, 0x0018); n != 0 || !errors.Is(err, ErrPINBlocked) {
+		t.Fatalf("Retries when blocked = %d, %v", n, err)
+	}
+	if err := s.Verify(ctx, 0x0100, []byte("1"), SecretPIN); err == nil {
+		t.Error("EF 0100 has no short EF identifier")
+	}
+	if err := s.Verify(ctx, 0x0018, nil, SecretPIN); err == nil {
+		t.Error("empty secret sent (that would be a retry query)")
+	}
+	if got := s.Exchanges()[2].Command; !bytes.Equal(got, h("00 20 00 98 04 30303030")) {
+		t.Errorf("VERIFY by short EF = % X", got)
+	}
+}
+
+func TestTransportErrors(t *testing.T) {
+	ctx := context.Background()
+	lost := &readers.TransportError{Reader: "fake", Op: "transmit", Err: readers.ErrTagLost}
+	r := &fakeReader{handle: func([]byte) ([]byte, error) { return nil, lost }}
+	s := New(r)
+	_, err := s.ReadObject(ctx, 0x000A)
+	var te *readers.TransportError
+	if !errors.Is(err, readers.ErrTagLost) || !errors.As(err, &te) {
+		t.Fatalf("tag lost: %v", err)
+	}
+	if e := s.Exchanges()[0]; e.Response != nil || e.Err != lost.Error() {
+		t.Errorf("recorded %+v", e)
+	}
+	for _, resp := range [][]byte{nil, {0x90}} {
+		r.handle = func([]byte) ([]byte, error) { return resp, nil }
+		if _, _, err := s.Transmit(ctx, h("00A4020C020006"), SecretNone); !errors.Is(err, readers.ErrShortResponse) || !errors.As(err, &te) {
+			t.Errorf("response % X: %v", resp, err)
+		}
+	}
+}
+
+func TestTranscript(t *testing.T) {
+	ctx := context.Background()
+	r, s := newFake(capsExt, jpkiCard(certFile(100, 10)))
+	s.Step("login/select")
+	_ = s.SelectAID(ctx, AIDJPKI)
+	s.Step("login/verify")
+	_ = s.Verify(ctx, 0x0018, []byte("1234"), SecretPIN)
+	s.Step("kenhojo/my-number")
+	_ = s.SelectAID(ctx, AIDKenhojo)
+	mn, err := s.ReadObject(ctx, 0x0001)
+	if err != nil || !bytes.Contains(mn, []byte("123456789012")) {
+		t.Fatalf("my number read: %q %v", mn, err)
+	}
+	if got := strings.Join(r.steps, ","); got != "login/select,login/verify,kenhojo/my-number" {
+		t.Errorf("steps forwarded: %s", got)
+	}
+	ex := s.Exchanges()
+	if len(ex) != len(r.sent) {
+		t.Fatalf("%d exchanges for %d commands", len(ex), len(r.sent))
+	}
+	var total time.Duration
+	for i, e := range ex {
+		if !bytes.Equal(e.Command, r.sent[i]) || e.Elapsed != time.Millisecond || len(e.Response) < 2 {
+			t.Errorf("exchange %d: %+v", i, e)
+		}
+		total += e.Elapsed
+	}
+	if s.Elapsed() != total || total != r.elapsed {
+		t.Errorf("Elapsed %v, sum %v, reader %v", s.Elapsed(), total, r.elapsed)
+	}
+	if ex[0].Step != "login/select" || ex[1].Step != "login/verify" || ex[1].Secret != SecretPIN {
+		t.Errorf("labels: %+v %+v", ex[0], ex[1])
+	}
+	// the exact bytes are kept, the masked copy hides the PIN and the My Number
+	if !bytes.Equal(ex[1].Command, h("00 20 00 98 04 31323334")) {
+		t.Errorf("VERIFY kept as % X", ex[1].Command)
+	}
+	tr := s.Transcript()
+	if !bytes.Equal(tr[1].Command, h("00 20 00 98 04 2A2A2A2A")) {
+		t.Errorf("masked VERIFY % X", tr[1].Command)
+	}
+	var dump strings.Builder
+	for i, e := range tr {
+		fmt.Fprintln(&dump, e)
+		fmt.Fprintf(&dump, "%v %#v\n", ex[i], ex[i])
+		if ex[i].SecretResponse != (ex[i].Step == "kenhojo/my-number" && ex[i].Command[1] == insReadBinary) {
+			t.Errorf("exchange %d (% X): SecretResponse %v", i, ex[i].Command, ex[i].SecretResponse)
+		}
+	}
+	for _, secret := range []string{"31323334", "3132333435363738", "123456789012", "12345678"} {
+		if strings.Contains(strings.ToLower(dump.String()), secret) {
+			t.Errorf("transcript shows %s:\n%s", secret, dump.String())
+		}
+	}
+	if !bytes.Equal(ex[1].Command, h("00 20 00 98 04 31323334")) {
+		t.Error("Masked modified the original exchange")
+	}
+	// short-EF read form also counts as selecting the secret file
+	s.SecretFile(AIDJPKI, 0x000A)
+	_ = s.SelectAID(ctx, AIDJPKI)
+	_, _, _ = s.Transmit(ctx, h("00B08A0004"), SecretNone)
+	if last := s.Exchanges()[len(s.Exchanges())-1]; !last.SecretResponse {
+		t.Error("short-EF READ of a secret file not marked")
+	}
+}
+
+func TestTerminalCertificateExtended(t *testing.T) {
+	r := &fakeReader{caps: capsShort, handle: func([]byte) ([]byte, error) { return h("9000"), nil }}
+	s := New(r)
+	if err := s.TerminalCertificate(context.Background(), h("7F21 01 00")); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.sent[0]; !bytes.Equal(got, h("80A20000 000004 7F210100")) {
+		t.Errorf("80 A2 sent as % X", got)
+	}
+	if !s.Exchanges()[0].Extended {
+		t.Error("not marked extended")
+	}
+}
+
+func TestWallClock(t *testing.T) {
+	// a reader that is not Clocked: Elapsed is measured, and never negative
+	r := struct{ readers.Reader }{&fakeReader{handle: func([]byte) ([]byte, error) { return h("9000"), nil }}}
+	s := New(r)
+	if err := s.SelectEF(context.Background(), 6); err != nil {
+		t.Fatal(err)
+	}
+	if e := s.Exchanges()[0]; e.Elapsed < 0 || s.Elapsed() != e.Elapsed {
+		t.Errorf("wall time %v, session %v", e.Elapsed, s.Elapsed())
+	}
+}
