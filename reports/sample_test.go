@@ -73,7 +73,7 @@ func sampleRun(t testing.TB) *Run {
 			{
 				ID: "acme-reader-x|1", Maker: "ACME <Labs>", Model: "Reader X", OS: "pcsc-lite 2.0",
 				Platform: "pcsc", Source: "synthetic",
-				PIN: ModeResult{FailedStep: "PIN-002 VERIFY 0018", Reason: "card removed\nduring VERIFY"},
+				PIN:    ModeResult{FailedStep: "PIN-002 VERIFY 0018", Reason: "card removed\nduring VERIFY"},
 				Visual: ModeResult{},
 			},
 			{
