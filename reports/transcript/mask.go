@@ -59,22 +59,34 @@ func allMasked(b []byte) bool {
 // Masked is set when a byte was replaced. The slices of ex are not modified.
 func Mask(ex Exchange, secret bool) Exchange {
 	if secret || carriesSecret(ex.Command) {
-		if off, n := dataField(ex.Command); n > 0 {
-			ex.Command = slices.Clone(ex.Command)
-			fill(ex.Command[off : off+n])
-			ex.Masked = true
-		}
+		ex = maskCommand(ex)
 	}
-	if secret && len(ex.Response) > 0 {
-		n := len(ex.Response) - 2 // keep SW1 SW2
-		if n < 0 {
-			n = len(ex.Response)
-		}
-		if n > 0 {
-			ex.Response = slices.Clone(ex.Response)
-			fill(ex.Response[:n])
-			ex.Masked = true
-		}
+	if secret {
+		ex = maskResponse(ex)
+	}
+	return ex
+}
+
+// maskCommand masks the data field of the command, if it has one.
+func maskCommand(ex Exchange) Exchange {
+	if off, n := dataField(ex.Command); n > 0 {
+		ex.Command = slices.Clone(ex.Command)
+		fill(ex.Command[off : off+n])
+		ex.Masked = true
+	}
+	return ex
+}
+
+// maskResponse masks the response data, keeping the status word.
+func maskResponse(ex Exchange) Exchange {
+	n := len(ex.Response) - 2
+	if n < 0 {
+		n = len(ex.Response) // no status word: all of it may be secret
+	}
+	if n > 0 {
+		ex.Response = slices.Clone(ex.Response)
+		fill(ex.Response[:n])
+		ex.Masked = true
 	}
 	return ex
 }

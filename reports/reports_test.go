@@ -1,0 +1,376 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"flag"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func render(t testing.TB, write func(io.Writer, *Run) error, r *Run) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestMarkdownDeterministic(t *testing.T) {
+	r := sampleRun(t)
+	a := render(t, WriteMarkdown, r)
+	// Another start time, the devices in reverse order: the same bytes.
+	r2 := sampleRun(t)
+	r2.Started = time.Now()
+	for i, j := 0, len(r2.Devices)-1; i < j; i, j = i+1, j-1 {
+		r2.Devices[i], r2.Devices[j] = r2.Devices[j], r2.Devices[i]
+	}
+	if b := render(t, WriteMarkdown, r2); a != b {
+		t.Fatalf("Markdown depends on Started or device order:\n%s\n---\n%s", a, b)
+	}
+	if strings.Contains(a, "2026") {
+		t.Error("Markdown contains the start time")
+	}
+	if r.Devices[0].ID != "samsung-galaxy-s3-stock" {
+		t.Error("WriteMarkdown reordered the caller's devices")
+	}
+	path := filepath.Join("testdata", "sample.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(a), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once to create it)", err)
+	}
+	if a != string(want) {
+		t.Fatalf("Markdown drifted from %s:\n%s", path, a)
+	}
+}
+
+func TestMarkdownContent(t *testing.T) {
+	md := render(t, WriteMarkdown, sampleRun(t))
+	for _, want := range []string{
+		"# Supported devices (emulator)",
+		"| samsung-galaxy-s3-stock | Samsung | Galaxy S3 | Android 4.4 | 261 | no | ◯ | × | 0.42 s / – | 目視: VIS-002 terminal certificate (80 A2): transceive length exceeds supported maximum (612 > 261) |",
+		"| 65279 (responses ≤ 1693) | yes | ◯ | ◯ | 0.38 s / 1.23 s |",
+		"PIN: PIN-002 VERIFY 0018: card removed during VERIFY; 目視: failed (no reason recorded)",
+		`acme-reader-x\|1`, // a | in a cell does not break the table
+		"ACME &lt;Labs>",   // no raw HTML
+		"- PIN mode ◯: 3 of 4",
+		"- 目視 mode ◯: 2 of 4",
+		"- Both modes ◯: 2; neither: 1",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+	// Every table row has the header's number of columns.
+	var cols int
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|")
+		if cols == 0 {
+			cols = n
+		} else if n != cols {
+			t.Errorf("row with %d separators, header has %d: %s", n, cols, line)
+		}
+	}
+}
+
+// checkWellFormed walks the HTML tokens and checks that every non-void element is closed in
+// order, and that nothing references another resource.
+func checkWellFormed(t *testing.T, page string) (imgs []string) {
+	t.Helper()
+	void := map[string]bool{"meta": true, "img": true, "br": true, "link": true, "hr": true, "input": true}
+	var stack []string
+	z := html.NewTokenizer(strings.NewReader(page))
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			if z.Err() != io.EOF {
+				t.Fatalf("tokenize: %v", z.Err())
+			}
+			if len(stack) != 0 {
+				t.Fatalf("unclosed elements: %v", stack)
+			}
+			return imgs
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			for _, a := range tok.Attr {
+				if a.Key == "src" || a.Key == "href" {
+					if tok.Data != "img" || !strings.HasPrefix(a.Val, "data:image/png;base64,") {
+						t.Errorf("<%s %s=%.40q> references a resource", tok.Data, a.Key, a.Val)
+					}
+					imgs = append(imgs, a.Val)
+				}
+			}
+			if tok.Data == "script" || tok.Data == "link" || tok.Data == "iframe" {
+				t.Errorf("<%s> in a self-contained page", tok.Data)
+			}
+			if tt == html.StartTagToken && !void[tok.Data] {
+				stack = append(stack, tok.Data)
+			}
+		case html.EndTagToken:
+			tok := z.Token()
+			if len(stack) == 0 || stack[len(stack)-1] != tok.Data {
+				t.Fatalf("</%s> closes %v", tok.Data, stack)
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+func TestHTML(t *testing.T) {
+	page := render(t, WriteHTML, sampleRun(t))
+	for _, bad := range []string{"http://", "https://", "url(", "@import", "ACME <Labs>", "#ZgotmplZ"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+	for _, want := range []string{
+		"ACME &lt;Labs&gt;",
+		"VIS-002 terminal certificate (80 A2)",
+		"transceive length exceeds supported maximum (612 &gt; 261)",
+		`class="mark yes"`, `class="mark no"`,
+		"0.42 s", "1.23 s",
+		"PIN-001 read auth certificate",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	imgs := checkWellFormed(t, page)
+	// One thumbnail per passing visual run with a photo (iPhone, Pixel); none for the others.
+	if len(imgs) != 2 {
+		t.Fatalf("%d images, want 2", len(imgs))
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(imgs[0], "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("thumbnail is not a PNG: %v", err)
+	}
+	if _, ok := img.(*image.Gray); !ok {
+		t.Errorf("thumbnail is %T, want greyscale", img)
+	}
+	if b := img.Bounds(); b.Dy() != ThumbHeight || b.Dx() != 90 {
+		t.Errorf("thumbnail is %v, want 90x%d (aspect kept)", b, ThumbHeight)
+	}
+}
+
+func TestHTMLNoThumbnailForFailedVisual(t *testing.T) {
+	r := sampleRun(t)
+	for i := range r.Devices {
+		r.Devices[i].Visual.Supported = false
+	}
+	if imgs := checkWellFormed(t, render(t, WriteHTML, r)); len(imgs) != 0 {
+		t.Fatalf("%d thumbnails for runs whose visual mode failed", len(imgs))
+	}
+}
+
+func TestHTMLBadPhoto(t *testing.T) {
+	r := sampleRun(t)
+	r.Devices[1].FacePhoto = []byte("not a JPEG 2000 image")
+	page := render(t, WriteHTML, r)
+	if !strings.Contains(page, "face photo") || len(checkWellFormed(t, page)) != 1 {
+		t.Fatal("an unreadable photo should show its error and leave the other thumbnail")
+	}
+}
+
+func TestThumbnail(t *testing.T) {
+	p, err := Thumbnail(testPhoto(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := img.(*image.Gray)
+	// The synthetic portrait: a light head in the middle, a dark background in the corner.
+	head, corner := g.GrayAt(45, 64).Y, g.GrayAt(3, 3).Y
+	if head < 180 || corner > 100 {
+		t.Fatalf("head %d, corner %d: the photo was not decoded as drawn", head, corner)
+	}
+	photo := testPhoto(t)
+	for name, b := range map[string][]byte{
+		"empty":     nil,
+		"garbage":   []byte("\x00\x00\x00\x0cjP  \r\n\x87\n garbage"),
+		"truncated": photo[:len(photo)/2],
+		"header":    photo[:40],
+	} {
+		if _, err := Thumbnail(b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestCSVRoundTrip(t *testing.T) {
+	r := sampleRun(t)
+	rows, err := csv.NewReader(strings.NewReader(render(t, WriteCSV, r))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rows[0], CSVHeader) {
+		t.Fatalf("header %v", rows[0])
+	}
+	if len(rows) != 1+len(r.Devices) {
+		t.Fatalf("%d rows for %d devices", len(rows), len(r.Devices))
+	}
+	want := map[string]DeviceResult{}
+	for _, d := range r.Devices {
+		want[d.ID] = d
+	}
+	atoi := func(s string) int {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	seconds := func(s string) time.Duration {
+		d, err := time.ParseDuration(s + "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	var prev string
+	for _, row := range rows[1:] {
+		if row[0] <= prev {
+			t.Errorf("rows not sorted by ID: %q after %q", row[0], prev)
+		}
+		prev = row[0]
+		got := DeviceResult{
+			ID: row[0], Maker: row[1], Model: row[2], OS: row[3], Platform: row[4], Source: row[5],
+			MaxTransceive: atoi(row[6]), Extended: row[7] == "true", MaxResponse: atoi(row[8]), BitRate: atoi(row[9]),
+			PIN:    ModeResult{Supported: row[10] == "true", FailedStep: row[11], Reason: row[12], TapTime: seconds(row[13])},
+			Visual: ModeResult{Supported: row[14] == "true", FailedStep: row[15], Reason: row[16], TapTime: seconds(row[17])},
+		}
+		w := want[got.ID]
+		w.FacePhoto, w.PIN.Steps, w.Visual.Steps = nil, nil, nil // not in the CSV
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("row %s:\n got %+v\nwant %+v", got.ID, got, w)
+		}
+	}
+}
+
+func TestExactSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0", 420 * time.Millisecond: "0.42", time.Second + 1: "1.000000001", 90 * time.Second: "90", -1500 * time.Millisecond: "-1.5",
+	} {
+		if got := exactSeconds(d); got != want {
+			t.Errorf("exactSeconds(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestJSONRoundTripAndStrict(t *testing.T) {
+	r := sampleRun(t)
+	js := render(t, WriteJSON, r)
+	got, err := ReadJSON(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *r
+	want.Devices = sortedDevices(r)
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("JSON round trip differs")
+	}
+	for _, key := range []string{`"max_transceive"`, `"failed_step"`, `"tap_time"`, `"face_photo"`, `"bit_rate"`} {
+		if !strings.Contains(js, key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+	for name, in := range map[string]string{
+		"unknown top-level field": `{"target":"emulator","started":"2026-01-01T00:00:00Z","devices":[],"extra":1}`,
+		"unknown device field":    `{"target":"emulator","devices":[{"id":"a","colour":"red"}]}`,
+		"trailing data":           `{"target":"emulator","devices":[]} {}`,
+		"duplicate id":            `{"target":"emulator","devices":[{"id":"a"},{"id":"a"}]}`,
+		"empty id":                `{"target":"emulator","devices":[{"id":""}]}`,
+		"not JSON":                `supported-devices`,
+	} {
+		if _, err := ReadJSON(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestWriteAll(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	r := sampleRun(t)
+	if err := WriteAll(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{CSVFile, HTMLFile, JSONFile, MarkdownFile}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("files %v, want %v (no temporaries left)", names, want)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(md) != render(t, WriteMarkdown, r) {
+		t.Fatal("the Markdown file differs from WriteMarkdown")
+	}
+	// Writing again replaces the files.
+	r.Devices = r.Devices[:1]
+	if err := WriteAll(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if md2, _ := os.ReadFile(filepath.Join(dir, MarkdownFile)); bytes.Equal(md, md2) {
+		t.Fatal("second WriteAll did not replace the list")
+	}
+}
+
+func TestSummary(t *testing.T) {
+	r := sampleRun(t)
+	r.Devices[3].Maker = "シャープ" // wide characters stay aligned
+	s := render(t, Summary, r)
+	lines := strings.Split(s, "\n")
+	col := func(line, field string) int { return displayWidth(line[:strings.Index(line, field)]) }
+	header := col(lines[0], "PIN")
+	for _, l := range lines[1:5] {
+		var mark string
+		for _, f := range strings.Fields(l) {
+			if f == "ok" || f == "NO" {
+				mark = f
+				break
+			}
+		}
+		if mark == "" || col(l, " "+mark+" ")+1 != header {
+			t.Errorf("PIN column not aligned with the header:\n%s\n%s", lines[0], l)
+		}
+	}
+	if !strings.Contains(s, "emulator: 4 devices; PIN ok 3, visual (目視) ok 2, both 2, neither 1") {
+		t.Errorf("summary line missing:\n%s", s)
+	}
+}
