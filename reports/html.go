@@ -33,13 +33,15 @@ td.yes{background:#dcf3e0;color:#116329}
 td.no{background:#fbe0e0;color:#a40e26}
 .id{font-family:ui-monospace,Menlo,Consolas,monospace;color:#555;font-size:.8rem}
 .reason{color:#a40e26}
+td.reasons{min-width:16rem}
 .reason b{color:#1b1b1b;font-weight:600}
 td.photo{text-align:center;width:100px}
 td.photo img{height:{{.ThumbHeight}}px;border:1px solid #888;background:#eee;filter:grayscale(1)}
 .muted{color:#888}
 details summary{cursor:pointer;color:#555;font-size:.8rem}
 details table{font-size:.78rem;width:auto;margin-top:.2rem}
-details td,details th{padding:.1rem .3rem}
+details td,details th{padding:.1rem .3rem;white-space:normal}
+details td:first-child{min-width:9rem}
 p.legend{font-size:.85rem;color:#444}
 </style>
 </head>
@@ -58,19 +60,19 @@ tap time: predicted time the card must stay on the handset for the mode's card s
 photo: the face photo read from the card in a passing 目視 run, as the staff see it.</p>
 <table>
 <thead><tr>
-<th>Maker</th><th>Model</th><th>OS</th><th>Max transceive (bytes)</th><th>Extended</th>
-<th>PIN</th><th>目視</th><th>Tap time PIN</th><th>Tap time 目視</th><th>Failing step and reason</th><th>Photo</th><th>Source</th>
+<th>Maker</th><th>Model</th><th>OS</th><th>Max transceive<br>(bytes)</th><th>Extended</th>
+<th>PIN</th><th>目視</th><th>Tap time<br>PIN</th><th>Tap time<br>目視</th><th>Failing step and reason</th><th>Photo</th><th>Source</th>
 </tr></thead>
 <tbody>
 {{range .Rows}}<tr>
 <td>{{.Maker}}<div class="id">{{.ID}}</div></td>
 <td>{{.Model}}</td>
 <td>{{.OS}}{{if .Platform}}<div class="id">{{.Platform}}{{if .BitRate}} · {{.BitRate}} kbit/s{{end}}</div>{{end}}</td>
-<td class="num">{{.MaxTransceive}}</td>
+<td class="num">{{.MaxTransceive}}{{if .MaxResponse}}<div class="id">responses ≤ {{.MaxResponse}}</div>{{end}}</td>
 <td>{{.Extended}}</td>
 {{template "mark" .PIN}}{{template "mark" .Visual}}
 {{template "tap" .PIN}}{{template "tap" .Visual}}
-<td>{{range .Reasons}}<div class="reason"><b>{{.Mode}}:</b> {{if .Step}}<b>{{.Step}}</b>{{if .Reason}}: {{end}}{{end}}{{.Reason}}</div>{{else}}<span class="muted">–</span>{{end}}</td>
+<td class="reasons">{{range .Reasons}}<div class="reason"><b>{{.Mode}}:</b> {{if .Step}}<b>{{.Step}}</b>{{if .Reason}}: {{end}}{{end}}{{.Reason}}</div>{{else}}<span class="muted">–</span>{{end}}</td>
 <td class="photo">{{if .Photo}}<img src="{{.Photo}}" alt="face photo read from the card ({{.ID}})">{{else if .PhotoError}}<span class="reason">{{.PhotoError}}</span>{{else}}<span class="muted">–</span>{{end}}</td>
 <td>{{.Source}}</td>
 </tr>
@@ -94,7 +96,7 @@ type htmlData struct {
 
 type htmlRow struct {
 	ID, Maker, Model, OS, Platform, Source string
-	BitRate                                int
+	BitRate, MaxResponse                   int
 	MaxTransceive, Extended                string
 	PIN, Visual                            htmlMode
 	Reasons                                []htmlReason
@@ -142,7 +144,7 @@ func WriteHTML(w io.Writer, r *Run) error {
 		row := htmlRow{
 			ID: dev.ID, Maker: dev.Maker, Model: dev.Model, OS: dev.OS, Platform: dev.Platform,
 			Source: dev.Source, BitRate: dev.BitRate,
-			MaxTransceive: maxTransceive(dev), Extended: yesNo(dev.Extended),
+			MaxTransceive: maxTransceiveOnly(dev), MaxResponse: dev.MaxResponse, Extended: yesNo(dev.Extended),
 			PIN: htmlModeOf(dev.PIN), Visual: htmlModeOf(dev.Visual),
 		}
 		if !dev.PIN.Supported {
@@ -180,4 +182,11 @@ func htmlModeOf(m ModeResult) htmlMode {
 		})
 	}
 	return hm
+}
+
+func maxTransceiveOnly(d DeviceResult) string {
+	if d.MaxTransceive > 0 {
+		return strconv.Itoa(d.MaxTransceive)
+	}
+	return "unknown"
 }
