@@ -22,9 +22,9 @@ import (
 // testPKI holds keys generated once per test binary (RSA key generation is slow).
 type testPKI struct {
 	root, auth, sign, cardKey, issuer, terminalCA, terminal *rsa.PrivateKey
-	rootCert, authCert, signCert                             []byte
-	issuerCV                                                 []byte
-	photo, png1                                              []byte
+	rootCert, authCert, signCert                            []byte
+	issuerCV                                                []byte
+	photo, png1                                             []byte
 }
 
 var (
@@ -191,7 +191,9 @@ func extAPDU(cla, ins, p1, p2 byte, data []byte, le int) []byte {
 }
 
 func selectDF(aid string) []byte { return apdu(0x00, 0xA4, 0x04, 0x0C, []byte(aid), -1) }
-func selectEF(fid uint16) []byte { return apdu(0x00, 0xA4, 0x02, 0x0C, []byte{byte(fid >> 8), byte(fid)}, -1) }
+func selectEF(fid uint16) []byte {
+	return apdu(0x00, 0xA4, 0x02, 0x0C, []byte{byte(fid >> 8), byte(fid)}, -1)
+}
 func verifyCur(pin string) []byte { return apdu(0x00, 0x20, 0x00, 0x80, []byte(pin), -1) }
 func verifySFI(fid uint16, pin string) []byte {
 	return apdu(0x00, 0x20, 0x00, 0x80|byte(fid), []byte(pin), -1)
