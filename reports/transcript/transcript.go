@@ -25,7 +25,8 @@ type File struct {
 	Exchanges []Exchange `cbor:"6,keyasint" json:"exchanges"`
 }
 
-// Exchange is one command APDU and what came back.
+// Exchange is one command APDU and what came back. Its JSON form (MarshalJSON) shows the bytes
+// in hex.
 type Exchange struct {
 	Step     string        `cbor:"1,keyasint" json:"step"`                    // the step that sent it, e.g. "VIS-002 terminal certificate (80 A2)"
 	Command  []byte        `cbor:"2,keyasint" json:"command"`                 // as sent, in its original (short or extended) form

@@ -3,6 +3,7 @@ package transcript
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -261,4 +262,24 @@ func FuzzRead(f *testing.F) {
 			t.Fatal("encoding is not stable")
 		}
 	})
+}
+
+func TestJSONForm(t *testing.T) {
+	f := sample(t)
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"command":"00A4040C0AD392F000260100000001"`, `"status":"wrong PIN, 2 left"`, `"name":"VERIFY"`, `"masked":true`, `"elapsed_ns":792000000`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s", want)
+		}
+	}
+	var back File
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, f) {
+		t.Fatalf("JSON round trip differs:\n got %+v\nwant %+v", back, f)
+	}
 }
