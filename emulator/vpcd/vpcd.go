@@ -13,7 +13,8 @@ import (
 
 // Card is what a slot serves. *card.Card of emulator/card satisfies it. Transmit should always
 // answer at least a status word; Serve passes the answer through as it is (a transport does not
-// repair responses), only capping it at the framing limit.
+// repair responses) except what vpcd cannot carry: a response over the framing limit becomes
+// 6700 and an empty one 6F00.
 type Card interface {
 	Transmit(cmd []byte) []byte
 	PowerOn() []byte
@@ -175,8 +176,13 @@ func serve(ctx context.Context, conn net.Conn, card Card, c *config) error {
 		if !answer {
 			continue
 		}
-		if len(resp) > MaxFrame {
+		switch {
+		case len(resp) > MaxFrame:
 			resp = swWrongLength
+		case len(resp) == 0:
+			// vpcd 0.8 takes an empty answer for a stall: the APDU hangs ~30 s, then pcscd
+			// returns success with 0 bytes and drops the card (measured with pcscd -d -a).
+			resp = swNoPreciseDiagnosis
 		}
 		out = append(out[:2], resp...)
 		binary.BigEndian.PutUint16(out, uint16(len(resp)))

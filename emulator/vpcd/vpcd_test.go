@@ -176,14 +176,18 @@ func TestResponseCappedAtFramingLimit(t *testing.T) {
 	}
 }
 
-func TestPanickingCardAnswers6F00(t *testing.T) {
-	ln, accept := fakeVPCD(t)
-	card := &fakeCard{atr: testATR, panics: true}
-	serveDial(t, ln.Addr().String(), card)
-	c := accept()
-	send(t, c, []byte{0x00, 0x84, 0x00, 0x00, 0x08})
-	if got := recv(t, c); !bytes.Equal(got, swNoPreciseDiagnosis) {
-		t.Fatalf("got % X, want 6F 00", got)
+func TestFaultyCardAnswers6F00(t *testing.T) {
+	for _, card := range []*fakeCard{
+		{atr: testATR, panics: true},
+		{atr: testATR, resp: []byte{}}, // an empty frame would stall vpcd for 30 s
+	} {
+		ln, accept := fakeVPCD(t)
+		serveDial(t, ln.Addr().String(), card)
+		c := accept()
+		send(t, c, []byte{0x00, 0x84, 0x00, 0x00, 0x08})
+		if got := recv(t, c); !bytes.Equal(got, swNoPreciseDiagnosis) {
+			t.Fatalf("got % X, want 6F 00", got)
+		}
 	}
 }
 
