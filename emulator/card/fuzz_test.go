@@ -1,7 +1,9 @@
-package card
+package card_test
 
 import (
 	"testing"
+
+	"github.com/mynaconform/mynaconform/emulator/card"
 )
 
 // TestParseCommand checks the ISO/IEC 7816-4 clause 5.1 cases, keeping the encoding form.
@@ -31,13 +33,13 @@ func TestParseCommand(t *testing.T) {
 		{"80 A2 00 00 00 00 02 AA", false, 0, 0, false, false},
 	}
 	for _, tc := range cases {
-		c, ok := parseCommand(hx(tc.in))
+		c, ok := card.ParseCommand(hx(tc.in))
 		if ok != tc.ok {
 			t.Errorf("%s: ok %v", tc.in, ok)
 			continue
 		}
-		if ok && (len(c.data) != tc.lc || c.ne != tc.ne || c.hasLe != tc.hasLe || c.extended != tc.extended) {
-			t.Errorf("%s: lc %d ne %d le %v ext %v", tc.in, len(c.data), c.ne, c.hasLe, c.extended)
+		if ok && (c.Lc != tc.lc || c.Ne != tc.ne || c.HasLe != tc.hasLe || c.Extended != tc.extended) {
+			t.Errorf("%s: lc %d ne %d le %v ext %v", tc.in, c.Lc, c.Ne, c.HasLe, c.Extended)
 		}
 	}
 }
@@ -64,21 +66,21 @@ func FuzzTransmit(f *testing.F) {
 		c.Reset()
 		switch prefix % 3 { // start from a JPKI session with the auth PIN verified, or the card face
 		case 1:
-			c.Transmit(selectDF(AIDJPKI))
-			c.Transmit(verifySFI(EFJPKIAuthPIN, testAuthPIN))
+			c.Transmit(selectDF(card.AIDJPKI))
+			c.Transmit(verifySFI(card.EFJPKIAuthPIN, testAuthPIN))
 		case 2:
-			c.Transmit(selectDF(AIDCardFace))
-			c.Transmit(verifySFI(KeyFaceNumberB, testNumberB))
+			c.Transmit(selectDF(card.AIDCardFace))
+			c.Transmit(verifySFI(card.KeyFaceNumberB, testNumberB))
 		}
 		r := c.Transmit(cmd)
 		if len(r) < 2 {
-			t.Fatalf("% X: %d-byte response", cmd, len(r))
+			t.Fatalf("% X: %d-byte response", cmd[:min(len(cmd), 4)], len(r))
 		}
-		if len(r) > maxResponseData+2 {
-			t.Fatalf("% X: %d-byte response", cmd, len(r))
+		if len(r) > card.MaxResponseData+2 {
+			t.Fatalf("% X: %d-byte response", cmd[:min(len(cmd), 4)], len(r))
 		}
 		if r[len(r)-2] == 0x6F {
-			t.Fatalf("% X: recovered panic (6F00)", cmd)
+			t.Fatalf("% X: recovered panic (6F00)", cmd[:min(len(cmd), 4)])
 		}
 	})
 }

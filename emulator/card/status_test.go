@@ -1,4 +1,4 @@
-package card
+package card_test
 
 import (
 	"bytes"
@@ -7,14 +7,16 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mynaconform/mynaconform/emulator/card"
 )
 
 // TestStatusWords drives every status word card.md lists (and the few this card adds) from a
 // fresh card: setup commands must answer 9000, the last one the given SW.
 func TestStatusWords(t *testing.T) {
-	tc := terminalCert(t, loadPKI(t).terminalCA)
-	jpki := selectDF(AIDJPKI)
-	face := selectDF(AIDCardFace)
+	tc := terminalCert(t, testPKI(t).TerminalCAKey)
+	jpki := selectDF(card.AIDJPKI)
+	face := selectDF(card.AIDCardFace)
 	cases := []struct {
 		name  string
 		setup [][]byte
@@ -22,17 +24,17 @@ func TestStatusWords(t *testing.T) {
 		want  uint16
 	}{
 		{"9000 select AP", nil, jpki, swOK},
-		{"63C2 wrong auth PIN", [][]byte{jpki}, verifySFI(EFJPKIAuthPIN, "0000"), 0x63C2},
-		{"63C3 retry query", [][]byte{jpki, selectEF(EFJPKIAuthPIN)}, hx("00 20 00 80"), 0x63C3},
+		{"63C2 wrong auth PIN", [][]byte{jpki}, verifySFI(card.EFJPKIAuthPIN, "0000"), 0x63C2},
+		{"63C3 retry query", [][]byte{jpki, selectEF(card.EFJPKIAuthPIN)}, hx("00 20 00 80"), 0x63C3},
 		{"63C5 signing PIN query by SFI", [][]byte{jpki}, hx("00 20 00 9B"), 0x63C5},
 		{"6A82 VERIFY before any DF", nil, hx("00 20 00 98"), swFileNotFound},
-		{"6982 protected EF", [][]byte{jpki, selectEF(EFJPKISignCert)}, hx("00 B0 00 00 00"), swSecurityStatus},
-		{"6982 key without VERIFY", [][]byte{jpki, selectEF(EFJPKIAuthKey)}, apdu(0x80, 0x2A, 0, 0x80, make([]byte, 51), 0), swSecurityStatus},
-		{"6982 read a key EF", [][]byte{jpki, selectEF(EFJPKIAuthKey)}, hx("00 B0 00 00 00"), swSecurityStatus},
+		{"6982 protected EF", [][]byte{jpki, selectEF(card.EFJPKISignCert)}, hx("00 B0 00 00 00"), swSecurityStatus},
+		{"6982 key without VERIFY", [][]byte{jpki, selectEF(card.EFJPKIAuthKey)}, apdu(0x80, 0x2A, 0, 0x80, make([]byte, 51), 0), swSecurityStatus},
+		{"6982 read a key EF", [][]byte{jpki, selectEF(card.EFJPKIAuthKey)}, hx("00 B0 00 00 00"), swSecurityStatus},
 		{"6A82 unknown AID", nil, selectDF("\xD3\x92\x00\x00\x00"), swFileNotFound},
 		{"6A82 unknown EF", [][]byte{jpki}, selectEF(0x0003), swFileNotFound},
 		{"6A82 SELECT 3F00", [][]byte{jpki}, hx("00 A4 02 0C 02 3F 00"), swFileNotFound},
-		{"6A82 EF before any DF", nil, selectEF(EFJPKIAuthCert), swFileNotFound},
+		{"6A82 EF before any DF", nil, selectEF(card.EFJPKIAuthCert), swFileNotFound},
 		{"6A86 SELECT MF", nil, hx("00 A4 00 00"), swWrongP1P2},
 		{"6A86 SELECT MF by FID", nil, hx("00 A4 00 0C 02 3F 00"), swWrongP1P2},
 		{"6A86 SELECT P2", nil, hx("00 A4 04 04 0A D3 92 F0 00 26 01 00 00 00 01"), swWrongP1P2},
@@ -40,12 +42,12 @@ func TestStatusWords(t *testing.T) {
 		{"6A86 sign P1 06", [][]byte{jpki}, apdu(0x80, 0x2A, 0x06, 0x97, make([]byte, 32), 0), swWrongP1P2},
 		{"6A86 READ SFI 0", [][]byte{jpki}, hx("00 B0 80 00 00"), swWrongP1P2},
 		{"6700 SELECT EF Lc 1", [][]byte{jpki}, hx("00 A4 02 0C 01 0A"), swWrongLength},
-		{"6700 READ without Le", [][]byte{jpki, selectEF(EFJPKIAuthCert)}, hx("00 B0 00 00"), swWrongLength},
+		{"6700 READ without Le", [][]byte{jpki, selectEF(card.EFJPKIAuthCert)}, hx("00 B0 00 00"), swWrongLength},
 		{"6700 Lc mismatch", nil, hx("00 A4 04 0C 0A D3 92"), swWrongLength},
 		{"6700 5th byte 00, 6 bytes", nil, hx("00 A4 04 00 00 01"), swWrongLength},
 		{"6700 80 A2 short Lc", [][]byte{jpki}, apdu(0x80, 0xA2, 0, 0, tc[:200], -1), swWrongLength},
 		{"6700 GET CHALLENGE no Le", nil, hx("00 84 00 00"), swWrongLength},
-		{"6B00 offset beyond end", [][]byte{jpki, selectEF(EFJPKICertFlags)}, hx("00 B0 00 03 01"), swOffsetBeyondEnd},
+		{"6B00 offset beyond end", [][]byte{jpki, selectEF(card.EFJPKICertFlags)}, hx("00 B0 00 03 01"), swOffsetBeyondEnd},
 		{"6B00 short-EF offset beyond end", [][]byte{jpki}, hx("00 B0 88 05 01"), swOffsetBeyondEnd},
 		{"6D00 unknown INS", nil, hx("00 CA 00 00 00"), swINSNotSupported},
 		{"6E00 CLA FF", nil, hx("FF A4 04 0C"), swCLANotSupported},
@@ -57,12 +59,12 @@ func TestStatusWords(t *testing.T) {
 		{"6985 change 照合番号", [][]byte{face}, hx("00 24 01 92 04 31 32 33 34"), swConditions},
 		{"6881 logical channel 1", nil, hx("01 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"), swChannelNotSupp},
 		{"6881 logical channel 4", nil, hx("40 B0 00 00 00"), swChannelNotSupp},
-		{"69FC SM READ", [][]byte{jpki, selectEF(EFJPKIAuthCert)}, hx("0C B0 00 00 00"), swSMNotSupported},
+		{"69FC SM READ", [][]byte{jpki, selectEF(card.EFJPKIAuthCert)}, hx("0C B0 00 00 00"), swSMNotSupported},
 		{"69FC SM VERIFY", [][]byte{jpki}, hx("08 20 00 98 04 31 32 33 34"), swSMNotSupported},
 		{"6986 READ without current EF", [][]byte{jpki}, hx("00 B0 00 00 00"), swNoCurrentEF},
-		{"6A80 bad new PIN", [][]byte{jpki, verifySFI(EFJPKIAuthPIN, testAuthPIN)}, hx("00 24 01 98 03 31 32 33"), swWrongData},
+		{"6A80 bad new PIN", [][]byte{jpki, verifySFI(card.EFJPKIAuthPIN, testAuthPIN)}, hx("00 24 01 98 03 31 32 33"), swWrongData},
 		{"6A80 80 A2 garbage", [][]byte{jpki}, extAPDU(0x80, 0xA2, 0, 0, bytes.Repeat([]byte{0x55}, 400), -1), swWrongData},
-		{"6300 80 A2 wrong signer", [][]byte{jpki}, extAPDU(0x80, 0xA2, 0, 0, terminalCert(t, loadPKI(t).terminal), -1), swVerifyFailed},
+		{"6300 80 A2 wrong signer", [][]byte{jpki}, extAPDU(0x80, 0xA2, 0, 0, terminalCert(t, testPKI(t).RogueCAKey), -1), swVerifyFailed},
 		{"9000 80 A2", [][]byte{jpki}, extAPDU(0x80, 0xA2, 0, 0, tc, -1), swOK},
 	}
 	for _, tt := range cases {
@@ -78,18 +80,18 @@ func TestStatusWords(t *testing.T) {
 		c := newTestCard(t, "face-auth")
 		exchange(t, c, jpki, swOK)
 		exchange(t, c, hx("00 20 00 98"), swBlocked)
-		exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swBlocked)
-		exchange(t, c, selectDF(AIDInputSupport), swOK)
-		exchange(t, c, verifySFI(KeyInputPIN, testKenhojoPIN), swBlocked)
+		exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swBlocked)
+		exchange(t, c, selectDF(card.AIDInputSupport), swOK)
+		exchange(t, c, verifySFI(card.KeyInputPIN, testKenhojoPIN), swBlocked)
 		// The visual mode still works: 照合番号B opens the card face.
 		exchange(t, c, face, swOK)
-		exchange(t, c, verifySFI(KeyFaceNumberB, testNumberB), swOK)
+		exchange(t, c, verifySFI(card.KeyFaceNumberB, persona(t, "face-auth").VerificationB()), swOK)
 	})
 	t.Run("6984 blocked persona", func(t *testing.T) {
 		c := newTestCard(t, "blocked")
 		exchange(t, c, jpki, swOK)
 		exchange(t, c, hx("00 20 00 98"), 0x63C0)
-		exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swBlocked)
+		exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swBlocked)
 	})
 }
 
@@ -110,41 +112,41 @@ func TestGetChallenge(t *testing.T) {
 // the counter survives Reset, PowerOff and a restart from the state file.
 func TestPINLockout(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "card.json")
-	c := newTestCard(t, "adult", WithStateFile(state))
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, selectEF(EFJPKIAuthPIN), swOK)
+	c := newTestCard(t, "adult", card.WithStateFile(state))
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, selectEF(card.EFJPKIAuthPIN), swOK)
 	exchange(t, c, verifyCur("0000"), 0x63C2)
 	exchange(t, c, hx("00 20 00 80"), 0x63C2) // the query consumes nothing
 	exchange(t, c, hx("00 20 00 80"), 0x63C2)
 
 	// A restart keeps a partly used counter; a right PIN restores it.
-	c = newTestCard(t, "adult", WithStateFile(state))
-	exchange(t, c, selectDF(AIDJPKI), swOK)
+	c = newTestCard(t, "adult", card.WithStateFile(state))
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
 	exchange(t, c, hx("00 20 00 98"), 0x63C2)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swOK)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swOK)
 	exchange(t, c, hx("00 20 00 98"), 0x63C3)
 
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, "9999"), 0x63C2)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, "9999"), 0x63C2)
 	c.Reset()
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, "9999"), 0x63C1)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, "9999"), 0x63C1)
 	c.PowerOff()
 	c.PowerOn()
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, "9999"), 0x63C0)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swBlocked)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, "9999"), 0x63C0)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swBlocked)
 	exchange(t, c, hx("00 20 00 98"), 0x63C0)
 	for _, ev := range []func(){func() { c.Reset() }, func() { c.PowerOff(); c.PowerOn() }} {
 		ev()
-		exchange(t, c, selectDF(AIDJPKI), swOK)
-		exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swBlocked)
+		exchange(t, c, selectDF(card.AIDJPKI), swOK)
+		exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swBlocked)
 	}
-	c = newTestCard(t, "adult", WithStateFile(state))
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swBlocked)
+	c = newTestCard(t, "adult", card.WithStateFile(state))
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swBlocked)
 	exchange(t, c, hx("00 20 00 98"), 0x63C0)
 	// Other keys keep their own counters.
-	exchange(t, c, verifySFI(EFJPKISignPIN, testSignPIN), swOK)
+	exchange(t, c, verifySFI(card.EFJPKISignPIN, testSignPIN), swOK)
 
 	b, err := os.ReadFile(state)
 	if err != nil {
@@ -156,9 +158,7 @@ func TestPINLockout(t *testing.T) {
 		}
 	}
 	// Another card refuses this state file.
-	other := testProfile(t, "adult")
-	other.CardKey = loadPKI(t).terminal
-	if _, err := New(other, WithStateFile(state)); !errors.Is(err, ErrStateFile) {
+	if _, err := card.New(profile(t, "child"), card.WithStateFile(state)); !errors.Is(err, card.ErrStateFile) {
 		t.Fatalf("other card's state file: %v", err)
 	}
 }
@@ -167,9 +167,9 @@ func TestPINLockout(t *testing.T) {
 // new PIN across a restart.
 func TestChangePIN(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "card.json")
-	c := newTestCard(t, "adult", WithStateFile(state))
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, selectEF(EFJPKIAuthPIN), swOK)
+	c := newTestCard(t, "adult", card.WithStateFile(state))
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, selectEF(card.EFJPKIAuthPIN), swOK)
 	exchange(t, c, apdu(0x00, 0x24, 0x01, 0x80, []byte("4321"), -1), swSecurityStatus)
 	exchange(t, c, verifyCur(testAuthPIN), swOK)
 	for _, bad := range []string{"123", "12345", "12a4"} {
@@ -178,17 +178,17 @@ func TestChangePIN(t *testing.T) {
 	exchange(t, c, apdu(0x00, 0x24, 0x00, 0x80, []byte("4321"), -1), swWrongP1P2)
 	exchange(t, c, apdu(0x00, 0x24, 0x01, 0x80, []byte("4321"), -1), swOK)
 
-	exchange(t, c, verifySFI(EFJPKISignPIN, testSignPIN), swOK)
+	exchange(t, c, verifySFI(card.EFJPKISignPIN, testSignPIN), swOK)
 	for _, bad := range []string{"ABCDEF", "123456", "abc123", "AB12", "ABCDEFGH123456789", "ABC-123"} {
 		exchange(t, c, apdu(0x00, 0x24, 0x01, 0x9B, []byte(bad), -1), swWrongData)
 	}
 	exchange(t, c, apdu(0x00, 0x24, 0x01, 0x9B, []byte("Z9Y8X7W6V5U4T3S2"), -1), swOK)
 
-	c = newTestCard(t, "adult", WithStateFile(state))
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), 0x63C2)
-	exchange(t, c, verifySFI(EFJPKIAuthPIN, "4321"), swOK)
-	exchange(t, c, verifySFI(EFJPKISignPIN, "Z9Y8X7W6V5U4T3S2"), swOK)
+	c = newTestCard(t, "adult", card.WithStateFile(state))
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), 0x63C2)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, "4321"), swOK)
+	exchange(t, c, verifySFI(card.EFJPKISignPIN, "Z9Y8X7W6V5U4T3S2"), swOK)
 }
 
 // TestSecurityStatusCleared: a VERIFY is forgotten on Reset, PowerOff and SELECT of another DF.
@@ -197,15 +197,15 @@ func TestSecurityStatusCleared(t *testing.T) {
 	sign := apdu(0x80, 0x2A, 0x02, 0x97, make([]byte, 32), 0)
 	login := func() {
 		t.Helper()
-		exchange(t, c, selectDF(AIDJPKI), swOK)
-		exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swOK)
+		exchange(t, c, selectDF(card.AIDJPKI), swOK)
+		exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swOK)
 		exchange(t, c, sign, swOK)
 	}
 	events := map[string]func(){
-		"reset":        func() { c.Reset(); exchange(t, c, selectDF(AIDJPKI), swOK) },
-		"power-off":    func() { c.PowerOff(); c.PowerOn(); exchange(t, c, selectDF(AIDJPKI), swOK) },
-		"select DF":    func() { exchange(t, c, selectDF(AIDCardFace), swOK); exchange(t, c, selectDF(AIDJPKI), swOK) },
-		"wrong VERIFY": func() { exchange(t, c, verifySFI(EFJPKIAuthPIN, "0000"), 0x63C2) },
+		"reset":        func() { c.Reset(); exchange(t, c, selectDF(card.AIDJPKI), swOK) },
+		"power-off":    func() { c.PowerOff(); c.PowerOn(); exchange(t, c, selectDF(card.AIDJPKI), swOK) },
+		"select DF":    func() { exchange(t, c, selectDF(card.AIDCardFace), swOK); exchange(t, c, selectDF(card.AIDJPKI), swOK) },
+		"wrong VERIFY": func() { exchange(t, c, verifySFI(card.EFJPKIAuthPIN, "0000"), 0x63C2) },
 	}
 	for name, ev := range events {
 		login()
@@ -215,63 +215,62 @@ func TestSecurityStatusCleared(t *testing.T) {
 			t.Errorf("after %s: % X, want 6982", name, r)
 		}
 		if name == "wrong VERIFY" {
-			exchange(t, c, verifySFI(EFJPKIAuthPIN, testAuthPIN), swOK)
+			exchange(t, c, verifySFI(card.EFJPKIAuthPIN, testAuthPIN), swOK)
 		}
 	}
 	// Re-selecting the same DF keeps the security status (documented choice).
 	login()
-	exchange(t, c, selectDF(AIDJPKI), swOK)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
 	exchange(t, c, sign, swOK)
 	// After a reset nothing is selected.
 	c.Reset()
 	exchange(t, c, hx("00 B0 00 00 01"), swNoCurrentEF)
 }
 
-// TestTerminalAuth: with WithRequireTerminalAuth the card face needs an accepted 80 A2 (extended
+// TestTerminalAuth: with card.WithRequireTerminalAuth the card face needs an accepted 80 A2 (extended
 // Lc), which survives the switch to the card-face AP and is cleared by reset.
 func TestTerminalAuth(t *testing.T) {
-	p := loadPKI(t)
-	good := terminalCert(t, p.terminalCA)
+	good := terminalCert(t, testPKI(t).TerminalCAKey)
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	c := newTestCard(t, "adult", WithRequireTerminalAuth(true), WithClock(func() time.Time { return now }))
+	c := newTestCard(t, "adult", card.WithRequireTerminalAuth(true), card.WithClock(func() time.Time { return now }))
 	readFace := func(want uint16) {
 		t.Helper()
-		exchange(t, c, selectDF(AIDCardFace), swOK)
-		exchange(t, c, verifySFI(KeyFaceNumberB, testNumberB), swOK)
+		exchange(t, c, selectDF(card.AIDCardFace), swOK)
+		exchange(t, c, verifySFI(card.KeyFaceNumberB, testNumberB), swOK)
 		exchange(t, c, hx("00 B0 82 00 00"), want)
 	}
 	readFace(swSecurityStatus)
-	exchange(t, c, selectDF(AIDJPKI), swOK)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
 	exchange(t, c, extAPDU(0x80, 0xA2, 0, 0, good, -1), swOK)
 	readFace(swOK)
 	c.Reset()
 	readFace(swSecurityStatus)
 	// A failed 80 A2 clears an earlier success; an expired certificate fails with a clock.
-	exchange(t, c, selectDF(AIDJPKI), swOK)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
 	exchange(t, c, extAPDU(0x80, 0xA2, 0, 0, good, -1), swOK)
 	now = now.AddDate(5, 0, 0)
 	exchange(t, c, extAPDU(0x80, 0xA2, 0, 0, good, 0), swVerifyFailed)
 	readFace(swSecurityStatus)
 	// The default model reads the face without 80 A2.
 	d := newTestCard(t, "adult")
-	exchange(t, d, selectDF(AIDCardFace), swOK)
-	exchange(t, d, verifySFI(KeyFaceNumberB, testNumberB), swOK)
+	exchange(t, d, selectDF(card.AIDCardFace), swOK)
+	exchange(t, d, verifySFI(card.KeyFaceNumberB, testNumberB), swOK)
 	exchange(t, d, hx("00 B0 82 00 00"), swOK)
 }
 
 // TestChildCard: no signing certificate; EF 0008 says so.
 func TestChildCard(t *testing.T) {
 	c := newTestCard(t, "child")
-	exchange(t, c, selectDF(AIDJPKI), swOK)
-	exchange(t, c, selectEF(EFJPKISignCert), swFileNotFound)
-	exchange(t, c, selectEF(EFJPKISignKey), swFileNotFound)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, selectEF(card.EFJPKISignCert), swFileNotFound)
+	exchange(t, c, selectEF(card.EFJPKISignKey), swFileNotFound)
 	exchange(t, c, hx("00 20 00 9B"), swBlocked) // no signing PIN set
-	exchange(t, c, selectEF(EFJPKICertFlags), swOK)
+	exchange(t, c, selectEF(card.EFJPKICertFlags), swOK)
 	if f := exchange(t, c, hx("00 B0 00 00 00"), swOK); !bytes.Equal(f, hx("00 8F 00")) {
 		t.Fatalf("EF 0008 % X", f)
 	}
 	a := newTestCard(t, "adult")
-	exchange(t, a, selectDF(AIDJPKI), swOK)
+	exchange(t, a, selectDF(card.AIDJPKI), swOK)
 	if f := exchange(t, a, hx("00 B0 88 00 00"), swOK); !bytes.Equal(f, hx("8F 8F 00")) {
 		t.Fatalf("adult EF 0008 % X", f)
 	}
@@ -283,12 +282,12 @@ func TestFileLayouts(t *testing.T) {
 	if !bytes.Equal(c.PowerOn(), hx("3B E0 00 FF 81 31 FE 45 14")) {
 		t.Fatalf("ATR % X", c.ATR())
 	}
-	exchange(t, c, selectDF(AIDJPKI), swOK)
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
 	tok := exchange(t, c, hx("00 B0 86 00 00"), swOK)
 	if len(tok) != 160 || string(tok[:32]) != "JPKIAPICCTOKEN2                 " {
 		t.Fatalf("token info %d bytes, label %q", len(tok), tok[:32])
 	}
-	exchange(t, c, selectEF(EFJPKIAuthCert), swOK)
+	exchange(t, c, selectEF(card.EFJPKIAuthCert), swOK)
 	f := readAll(t, c)
 	n := int(f[2])<<8 | int(f[3]) + 4
 	if len(f) <= n || !bytes.Equal(f[n:], bytes.Repeat([]byte{0xFF}, len(f)-n)) {
@@ -306,26 +305,26 @@ func TestFileLayouts(t *testing.T) {
 	if r := exchange(t, c, apdu(0, 0xB0, byte((len(f)-3)>>8), byte(len(f)-3), nil, 0), swOK); len(r) != 3 {
 		t.Fatalf("tail read %d bytes", len(r))
 	}
-	pr := testProfile(t, "adult")
+	pr := profile(t, "adult")
 	pr.ATR = hx("3B 88 80 01 00 00 00 00 00 00 00 00 09")
-	if d, err := New(pr); err != nil || !bytes.Equal(d.Reset(), pr.ATR) {
+	if d, err := card.New(pr); err != nil || !bytes.Equal(d.Reset(), pr.ATR) {
 		t.Fatalf("configured ATR: %v", err)
 	}
 }
 
 // TestNewRejects: malformed profiles are refused without quoting secrets.
 func TestNewRejects(t *testing.T) {
-	for name, mod := range map[string]func(*Profile){
-		"auth PIN 5 digits":   func(p *Profile) { p.AuthPIN = "12345" },
-		"sign PIN lower case": func(p *Profile) { p.SignPIN = "abc123" },
-		"My Number 11":        func(p *Profile) { p.MyNumber = "12345678901" },
-		"no card key":         func(p *Profile) { p.CardKey = nil },
-		"bad birth date":      func(p *Profile) { p.BirthDate = "19801317" },
-		"cert header":         func(p *Profile) { p.AuthCert = append(bytes.Clone(p.AuthCert), 0) },
+	for name, mod := range map[string]func(*card.Profile){
+		"auth PIN 5 digits":   func(p *card.Profile) { p.AuthPIN = "12345" },
+		"sign PIN lower case": func(p *card.Profile) { p.SignPIN = "abc123" },
+		"My Number 11":        func(p *card.Profile) { p.MyNumber = "12345678901" },
+		"no card key":         func(p *card.Profile) { p.CardKey = nil },
+		"bad birth date":      func(p *card.Profile) { p.BirthDate = "19801317" },
+		"cert header":         func(p *card.Profile) { p.AuthCert = append(bytes.Clone(p.AuthCert), 0) },
 	} {
-		p := testProfile(t, "adult")
+		p := profile(t, "adult")
 		mod(&p)
-		_, err := New(p)
+		_, err := card.New(p)
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue
@@ -344,7 +343,7 @@ func TestEraDate(t *testing.T) {
 		"19800217": "550217", "19890107": "640107", "19890108": "010108",
 		"20190430": "310430", "20190501": "010501", "19261225": "011225", "19261224": "151224",
 	} {
-		if got, err := EraDate(in); err != nil || got != want {
+		if got, err := card.EraDate(in); err != nil || got != want {
 			t.Errorf("EraDate(%s) = %s, %v; want %s", in, got, err, want)
 		}
 	}
