@@ -173,6 +173,9 @@ func (r *Reader) Connect(ctx context.Context) error {
 	if r.card != nil {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return &readers.TransportError{Reader: r.name, Op: "connect", Err: fmt.Errorf("%w: %w", readers.ErrNoCard, err)}
+	}
 	if r.sc == nil {
 		sc, err := scard.EstablishContext()
 		if err != nil {
@@ -277,6 +280,11 @@ func (r *Reader) call(ctx context.Context, op string, f func(*scard.Card) error)
 	if card == nil {
 		r.mu.Unlock()
 		return &readers.TransportError{Reader: r.name, Op: op, Err: readers.ErrNotConnected, Hint: "call Connect first"}
+	}
+	if err := ctx.Err(); err != nil {
+		// Nothing sent yet: the Reader stays usable.
+		r.mu.Unlock()
+		return &readers.TransportError{Reader: r.name, Op: op, Err: fmt.Errorf("%w: %w", readers.ErrTimeout, err)}
 	}
 	done := make(chan struct{})
 	var err error

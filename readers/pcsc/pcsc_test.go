@@ -74,24 +74,12 @@ func insert(t testing.TB, c *testcard.Card, slot int) (remove func()) {
 	return remove
 }
 
-// waitPresent polls pcscd until the card presence of slot is want.
 func waitPresent(t testing.TB, slot int, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		slots, err := pcsc.List(context.Background())
-		if err != nil {
-			t.Fatalf("list: %v", err)
-		}
-		for _, s := range slots {
-			if s.Name == stack.ReaderName(slot) && s.Present == want {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slot %d: card present=%v not reached in 10 s (%+v)", slot, want, slots)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stack.WaitPresent(ctx, slot, want); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,0 +1,263 @@
+//go:build pcsc
+
+package hil_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/mynaconform/mynaconform/conformance/hil/stack"
+	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/emulator/vpcd"
+	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/readers"
+	"github.com/mynaconform/mynaconform/readers/pcsc"
+	"github.com/mynaconform/mynaconform/readers/readertest"
+)
+
+var (
+	hil  *stack.Stack
+	skip error
+)
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	s, err := stack.Start(ctx)
+	cancel()
+	switch {
+	case errors.Is(err, stack.ErrUnavailable):
+		skip = err
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "hil stack:", err)
+		os.Exit(1)
+	}
+	hil = s
+	code := m.Run()
+	if hil != nil {
+		if err := hil.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "hil stack:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+func need(t testing.TB) {
+	t.Helper()
+	if hil == nil {
+		t.Skip(skip)
+	}
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newCard builds the virtual card of a fixtures persona.
+func newCard(t testing.TB, id string) (*card.Card, *fixtures.Persona) {
+	t.Helper()
+	p, err := fixtures.PersonaByID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := p.CardProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := card.New(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, p
+}
+
+// insert serves c in slot and waits until pcscd reports it present; the cleanup removes it
+// and waits until pcscd reports the slot empty.
+func insert(t testing.TB, c vpcd.Card, slot int, opts ...vpcd.Option) (remove func()) {
+	t.Helper()
+	remove = stack.Insert(c, slot, opts...)
+	t.Cleanup(func() {
+		remove()
+		waitPresent(t, slot, false)
+	})
+	waitPresent(t, slot, true)
+	return remove
+}
+
+func waitPresent(t testing.TB, slot int, want bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stack.WaitPresent(ctx, slot, want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func open(t testing.TB, slot int) *pcsc.Reader {
+	t.Helper()
+	r, err := pcsc.Open(stack.ReaderName(slot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if err := r.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func transmit(t testing.TB, r readers.Reader, cmd []byte, sw uint16) []byte {
+	t.Helper()
+	resp, err := r.Transmit(testCtx(t), cmd)
+	if err != nil {
+		t.Fatalf("transmit % X: %v", cmd[:min(5, len(cmd))], err)
+	}
+	got := uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1])
+	if got != sw {
+		t.Fatalf("% X...: SW %04X, want %04X", cmd[:min(5, len(cmd))], got, sw)
+	}
+	return resp[:len(resp)-2]
+}
+
+// APDUs of card.md.
+var (
+	selectJPKI = append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, card.AIDJPKI...)
+	selectAuth = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x0A} // EF 000A, auth certificate
+	selectPIN  = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18}
+	selectKey  = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x17}
+)
+
+func verifyAuth(pin string) []byte {
+	return append([]byte{0x00, 0x20, 0x00, 0x80, byte(len(pin))}, pin...)
+}
+
+func signDigest(msg string) []byte {
+	d := sha256.Sum256([]byte(msg))
+	di := card.DigestInfoSHA256(d[:])
+	cmd := append([]byte{0x80, 0x2A, 0x00, 0x80, byte(len(di))}, di...)
+	return append(cmd, 0x00)
+}
+
+// TestReaderConformance runs the shared transport-conformance helper against the PC/SC backend
+// with a fresh virtual card in slot 0 for every subtest.
+func TestReaderConformance(t *testing.T) {
+	need(t)
+	_, p := newCard(t, "adult")
+	readertest.RunWith(t, func(t *testing.T) readers.Reader {
+		c, _ := newCard(t, "adult")
+		insert(t, c, 0)
+		r, err := pcsc.Open(stack.ReaderName(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}, readertest.Options{AuthPIN: p.AuthPIN})
+}
+
+// TestResetFromOtherHandle: VERIFY on one handle, reset from another, then the protected
+// operation answers 6982 (hil.md: the card receives control 02 and clears security status).
+func TestResetFromOtherHandle(t *testing.T) {
+	need(t)
+	c, p := newCard(t, "adult")
+	insert(t, c, 0)
+	a, b := open(t, 0), open(t, 0)
+	transmit(t, a, selectJPKI, 0x9000)
+	transmit(t, a, selectPIN, 0x9000)
+	transmit(t, a, verifyAuth(p.AuthPIN), 0x9000)
+	transmit(t, a, selectKey, 0x9000)
+	if sig := transmit(t, a, signDigest("before reset"), 0x9000); len(sig) != 256 {
+		t.Fatalf("signature of %d bytes", len(sig))
+	}
+	if err := b.Reset(testCtx(t), false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.Transmit(testCtx(t), selectJPKI)
+	if !errors.Is(err, readers.ErrCardReset) {
+		t.Fatalf("after a reset from another handle: %v, want ErrCardReset", err)
+	}
+	transmit(t, a, selectJPKI, 0x9000)
+	transmit(t, a, selectKey, 0x9000)
+	transmit(t, a, signDigest("after reset"), 0x6982)
+}
+
+// TestTwoCards: two personas in slots 00 00 and 00 01 at once, each answering its own data.
+func TestTwoCards(t *testing.T) {
+	need(t)
+	c0, p0 := newCard(t, "adult")
+	c1, p1 := newCard(t, "elderly")
+	insert(t, c0, 0)
+	insert(t, c1, 1)
+	for slot, p := range []*fixtures.Persona{p0, p1} {
+		r := open(t, slot)
+		transmit(t, r, selectJPKI, 0x9000)
+		transmit(t, r, selectAuth, 0x9000)
+		cert := transmit(t, r, []byte{0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00}, 0x9000)
+		if !bytes.HasPrefix(cert, p.AuthCert) {
+			t.Fatalf("slot %d: EF 000A does not hold persona %s's certificate", slot, p.ID)
+		}
+	}
+}
+
+// TestProbeVirtualCard: through pcscd + vpcd the card takes extended APDUs up to the framing
+// limit.
+func TestProbeVirtualCard(t *testing.T) {
+	need(t)
+	c, _ := newCard(t, "adult")
+	insert(t, c, 0)
+	r := open(t, 0)
+	res, err := r.Probe(testCtx(t))
+	if err != nil {
+		t.Fatalf("probe: %v (%+v)", err, res.Steps)
+	}
+	t.Logf("probe: %+v", res)
+	if !res.Caps.Extended || !res.Caps.Probed || res.Caps.MaxCommand != vpcd.MaxFrame {
+		t.Fatalf("caps %+v, want extended, probed, MaxCommand %d", res.Caps, vpcd.MaxFrame)
+	}
+}
+
+// TestCardRemoval: the virtual card leaves for longer than pcscd's poll; the open handle gets a
+// typed failure, and after the card is back a new connection works.
+func TestCardRemoval(t *testing.T) {
+	need(t)
+	c, _ := newCard(t, "adult")
+	remove := insert(t, c, 0)
+	r := open(t, 0)
+	transmit(t, r, selectJPKI, 0x9000)
+	remove()
+	waitPresent(t, 0, false)
+	_, err := r.Transmit(testCtx(t), selectJPKI)
+	var te *readers.TransportError
+	if !errors.As(err, &te) || !(errors.Is(err, readers.ErrCardRemoved) || errors.Is(err, readers.ErrNoCard)) {
+		t.Fatalf("transmit to a removed card: %v", err)
+	}
+	insert(t, c, 0)
+	r.Close()
+	if err := r.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	transmit(t, r, selectJPKI, 0x9000)
+}
+
+// TestRedialAfterPcscdRestart: the card dials in again by itself when pcscd restarts.
+func TestRedialAfterPcscdRestart(t *testing.T) {
+	need(t)
+	if !hil.Owned() {
+		t.Skip("pcscd was started by someone else; not restarting it")
+	}
+	c, _ := newCard(t, "adult")
+	insert(t, c, 0, vpcd.WithBackoff(5*time.Millisecond, 100*time.Millisecond))
+	if err := hil.Restart(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitPresent(t, 0, true)
+	r := open(t, 0)
+	transmit(t, r, selectJPKI, 0x9000)
+}
