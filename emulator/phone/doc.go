@@ -48,6 +48,5 @@
 // added latency per APDU (WithLatency), a response with one flipped data byte
 // (WithCorruptResponse). Remove and Insert move the card out of and back into the field.
 //
-// A Phone is safe for use by one goroutine at a time; its methods lock, so Elapsed may be read
-// from another goroutine.
+// Like every readers.Reader, a Phone is not safe for concurrent use: one goroutine drives it.
 package phone

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/mynaconform/mynaconform/readers"
@@ -41,11 +40,12 @@ func WithCorruptResponse(n int) Option { return func(ph *Phone) { ph.corruptAt =
 
 // Phone is a virtual handset. It implements readers.Reader and readers.Clocked.
 type Phone struct {
-	mu        sync.Mutex
 	p         Profile
 	caps      readers.Capabilities
 	card      Card
 	invalid   error // profile validation, reported by Connect
+	charPS    int64 // time of one character on the air, ps
+	payload   int   // I-block information field: FSD - PCB - CRC
 	connected bool
 	removed   bool
 	step      string
@@ -62,7 +62,8 @@ type Phone struct {
 // New returns a phone with profile p and card c in its field. An invalid profile makes Connect
 // fail.
 func New(p Profile, c Card, opts ...Option) *Phone {
-	ph := &Phone{p: p, caps: p.Caps(), card: c, invalid: p.Validate()}
+	ph := &Phone{p: p, caps: p.Caps(), card: c, invalid: p.Validate(),
+		charPS: byteTimePS(p.BitRate), payload: payloadOf(p.FSD)}
 	for _, o := range opts {
 		o(ph)
 	}
@@ -90,23 +91,17 @@ func (ph *Phone) Info() readers.Info {
 
 // Elapsed is the modelled time spent so far (readers.Clocked).
 func (ph *Phone) Elapsed() time.Duration {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	return ph.elapsed
 }
 
 // APDUs is the number of commands that reached the card so far.
 func (ph *Phone) APDUs() int {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	return ph.apdus
 }
 
 // SetStep names the step the app is in (forwarded by session.Session.Step); a step named by
 // WithRemoveAtStep removes the card.
 func (ph *Phone) SetStep(step string) {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	ph.step = step
 	if ph.removeStep != "" && step == ph.removeStep {
 		ph.removeLocked()
@@ -115,16 +110,12 @@ func (ph *Phone) SetStep(step string) {
 
 // Remove takes the card out of the field now (field loss: the card powers off).
 func (ph *Phone) Remove() {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	ph.removeLocked()
 }
 
 // Insert puts the card back into the field; Connect must be called again. Removal faults that
 // already fired do not fire again.
 func (ph *Phone) Insert() {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	ph.removed = false
 }
 
@@ -151,8 +142,6 @@ func (ph *Phone) Connect(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return ph.fail("connect", err, "")
 	}
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	switch {
 	case ph.invalid != nil:
 		return fmt.Errorf("phone %s: invalid profile: %w", ph.p.ID, ph.invalid)
@@ -176,8 +165,6 @@ func (ph *Phone) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ph.fail("transmit", err, "")
 	}
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	if ph.removeAfter > 0 && ph.apdus >= ph.removeAfter && !ph.removed && ph.connected {
 		ph.removeAfter = 0 // fires once
 		ph.removeLocked()
@@ -204,7 +191,7 @@ func (ph *Phone) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 		resp[(len(resp)-2)/2] ^= 0xFF
 		ph.corrupted = true
 	}
-	t := ph.p.AirTime(len(cmd), len(resp)) + ph.p.processing(cmd, resp) + ph.latency
+	t := airTime(len(cmd), len(resp), ph.payload, ph.charPS) + ph.p.Processing.of(cmd, resp) + ph.latency
 	if ph.p.MaxResponse > 0 && len(resp) > ph.p.MaxResponse {
 		ph.elapsed += t
 		ph.dropLocked()
@@ -230,8 +217,6 @@ func (ph *Phone) Reset(ctx context.Context, cold bool) error {
 	if err := ctx.Err(); err != nil {
 		return ph.fail("reset", err, "")
 	}
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	if ph.removed {
 		return ph.fail("reset", readers.ErrCardRemoved, "the card left the field; tap it again")
 	}
@@ -245,8 +230,6 @@ func (ph *Phone) Reset(ctx context.Context, cold bool) error {
 
 // Close ends the card session (field off). The phone may be connected again.
 func (ph *Phone) Close() error {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	if ph.connected {
 		ph.card.PowerOff()
 		ph.connected = false

@@ -431,7 +431,7 @@ func TestTimingCalibration(t *testing.T) {
 
 func TestProcessingKinds(t *testing.T) {
 	pr := Processing{Select: 1, Read: 10, ReadPerByte: 1, Verify: 100, Sign: 1000, Challenge: 10000, TerminalCert: 100000, Other: 1000000}
-	p := Profile{Processing: pr}
+
 	for _, tc := range []struct {
 		cmd, resp []byte
 		want      time.Duration
@@ -447,7 +447,7 @@ func TestProcessingKinds(t *testing.T) {
 		{[]byte{0, 0xCA, 0, 0}, []byte{0x6D, 0}, 1000000},
 		{[]byte{0}, []byte{0x67, 0}, 1000000},
 	} {
-		if got := p.processing(tc.cmd, tc.resp); got != tc.want {
+		if got := pr.of(tc.cmd, tc.resp); got != tc.want {
 			t.Errorf("processing(% X) = %v, want %v", tc.cmd, got, tc.want)
 		}
 	}

@@ -210,32 +210,39 @@ func byteTimePS(bitRate int) int64 {
 	return 10 * d * 1_000_000_000_000 / fc
 }
 
-// airBytes is the number of characters on the air to carry n APDU bytes one way, with their
-// I-block framing and the R(ACK) blocks acknowledging all but the last block.
-func airBytes(n, fsd int) int64 {
+// payloadOf is the information field of an I-block for frame size fsd (256 if unset).
+func payloadOf(fsd int) int {
 	if fsd <= blockOverhead {
 		fsd = 256
 	}
-	payload := fsd - blockOverhead
+	return fsd - blockOverhead
+}
+
+// airBytes is the number of characters on the air to carry n APDU bytes one way, with their
+// I-block framing and the R(ACK) blocks acknowledging all but the last block.
+func airBytes(n, payload int) int64 {
 	f := max(1, (n+payload-1)/payload)
 	return int64(n + blockOverhead*f + blockOverhead*(f-1))
 }
 
-// AirTime is the modelled air time of one command of cmdLen bytes and its response of
-// respLen bytes (SW included), without card processing: see the package documentation.
-func (p Profile) AirTime(cmdLen, respLen int) time.Duration {
-	chars := airBytes(cmdLen, p.FSD) + airBytes(respLen, p.FSD)
-	return time.Duration(chars * byteTimePS(p.BitRate) / 1000)
+func airTime(cmdLen, respLen, payload int, charPS int64) time.Duration {
+	chars := airBytes(cmdLen, payload) + airBytes(respLen, payload)
+	return time.Duration(chars * charPS / 1000)
 }
 
-// processing returns the card's modelled processing time for cmd answered with resp.
-func (p Profile) processing(cmd, resp []byte) time.Duration {
+// AirTime is the modelled air time of one command of cmdLen bytes and its response of
+// respLen bytes (SW included), without card processing: see the package documentation.
+func (p *Profile) AirTime(cmdLen, respLen int) time.Duration {
+	return airTime(cmdLen, respLen, payloadOf(p.FSD), byteTimePS(p.BitRate))
+}
+
+// of returns the card's modelled processing time for cmd answered with resp.
+func (pr *Processing) of(cmd, resp []byte) time.Duration {
 	if len(cmd) < 4 || len(resp) < 2 {
-		return p.Processing.Other
+		return pr.Other
 	}
 	sw1 := resp[len(resp)-2]
 	ok := sw1 == 0x90 || sw1 == 0x61
-	pr := &p.Processing
 	switch cmd[1] {
 	case 0xA4:
 		return pr.Select
