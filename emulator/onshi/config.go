@@ -1,0 +1,134 @@
+package onshi
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/mynaconform/mynaconform/fixtures/insured"
+)
+
+// Config is everything a Server needs. Zero durations and counts take the defaults named on
+// each field (model values of onshi.md unless the seed says otherwise).
+type Config struct {
+	// Institutions bootstrapped at start (医療機関等 with their 管理アカウント). Existing ones keep
+	// their settings; the admin password is reset to the configured one.
+	Institutions []InstitutionConfig
+
+	Clock Clock // default SystemClock
+
+	ActivationDelay    time.Duration // code usable after issue; default 10m (seed: 10分程度)
+	ActivationTTL      time.Duration // code expiry after issue; default 7 days (model)
+	SessionIdle        time.Duration // app and admin sessions; default 30m idle (model)
+	ChallengeTTL       time.Duration // default 5m (model)
+	LockoutThreshold   int           // consecutive wrong passwords that lock; default 5 (model)
+	PasswordIterations int           // PBKDF2 iterations; default 100000
+	// ConsentValidity bounds a consent from the day it is given; 0 = until revoked
+	// (居宅同意取得型). A request's valid_until may shorten it.
+	ConsentValidity time.Duration
+
+	// Trust anchors.
+	AuthRoots            []*x509.Certificate // JPKI 利用者証明用 roots (the test auth CA; J-LIS CAs in a lab)
+	AuthIntermediates    []*x509.Certificate
+	FaceIssuer           *rsa.PublicKey  // card-face record (EF 0002) issuer key
+	TerminalCA           *rsa.PrivateKey // signs devices' terminal certificates (checked by the card's EF 0016)
+	TerminalCAR          string          // CAR of terminal certificates; default "JPTESTTERMCA"
+	TerminalCertValidity time.Duration   // default 365 days
+
+	// Insured records and the auth certificates that identify them.
+	People      []insured.Person
+	Enrollments []Enrollment
+
+	// Synchronous is the SQLite synchronous level: "FULL" (default) or "NORMAL". See store.go.
+	Synchronous  string
+	MaxBodyBytes int64 // request body limit; default 64 KiB
+	MaxBatch     int   // writes per group commit; default 128
+	// TestClock exposes POST /v1/test/clock; Clock must then be a *FakeClock.
+	TestClock bool
+	Logger    *slog.Logger // default: discard. Never receives secrets.
+}
+
+// InstitutionConfig bootstraps one institution.
+type InstitutionConfig struct {
+	Code          string // 医療機関コード, 10 digits
+	Name          string
+	AdminUser     string // 管理アカウント user ID
+	AdminPassword string // never logged
+}
+
+// Enrollment links a JPKI auth certificate (DER) to an insured record.
+type Enrollment struct {
+	AuthCert []byte
+	PersonID string
+}
+
+var institutionCodeRE = regexp.MustCompile(`^[0-9]{10}$`)
+
+func (c *Config) withDefaults() (Config, error) {
+	d := *c
+	if d.Clock == nil {
+		d.Clock = SystemClock{}
+	}
+	def := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	def(&d.ActivationDelay, 10*time.Minute)
+	def(&d.ActivationTTL, 7*24*time.Hour)
+	def(&d.SessionIdle, 30*time.Minute)
+	def(&d.ChallengeTTL, 5*time.Minute)
+	def(&d.TerminalCertValidity, 365*24*time.Hour)
+	if d.LockoutThreshold <= 0 {
+		d.LockoutThreshold = 5
+	}
+	if d.PasswordIterations <= 0 {
+		d.PasswordIterations = 100000
+	}
+	if d.TerminalCAR == "" {
+		d.TerminalCAR = "JPTESTTERMCA"
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 64 << 10
+	}
+	if d.MaxBatch <= 0 {
+		d.MaxBatch = 128
+	}
+	switch d.Synchronous {
+	case "":
+		d.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return d, fmt.Errorf("onshi: synchronous must be FULL or NORMAL, not %q", d.Synchronous)
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.TerminalCA == nil {
+		return d, errors.New("onshi: Config.TerminalCA is required (it signs terminal certificates)")
+	}
+	if d.FaceIssuer == nil {
+		return d, errors.New("onshi: Config.FaceIssuer is required (visual mode)")
+	}
+	if len(d.AuthRoots) == 0 {
+		return d, errors.New("onshi: Config.AuthRoots is required (PIN and visual mode)")
+	}
+	if d.TestClock {
+		if _, ok := d.Clock.(*FakeClock); !ok {
+			return d, errors.New("onshi: TestClock needs Clock to be a *FakeClock")
+		}
+	}
+	for _, in := range d.Institutions {
+		if !institutionCodeRE.MatchString(in.Code) {
+			return d, fmt.Errorf("onshi: institution code %q is not 10 digits", in.Code)
+		}
+		if !userIDRE.MatchString(in.AdminUser) || in.AdminPassword == "" || in.Name == "" {
+			return d, fmt.Errorf("onshi: institution %s: name, admin user (2-8 alphanumerics) and admin password are required", in.Code)
+		}
+	}
+	return d, nil
+}

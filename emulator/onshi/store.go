@@ -1,0 +1,354 @@
+package onshi
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+
+	_ "modernc.org/sqlite" // driver "sqlite", pure Go
+)
+
+// Durability. The database is SQLite (modernc.org/sqlite) in WAL mode. With WAL, synchronous
+// NORMAL already survives SIGKILL of the service: a commit is written to the WAL with write(2)
+// before it returns, and the kernel keeps it when the process dies; only an OS crash or power
+// loss can lose it. The default is FULL, which also fsyncs the WAL at every commit, so an
+// acknowledged write survives power loss too. Config.Synchronous = "NORMAL" trades that for
+// speed. Writes are acknowledged only after COMMIT returns.
+//
+// Throughput. One goroutine owns the write connection and applies queued writes in group
+// commits: each write runs in its own SAVEPOINT (a refusal rolls back only its own changes, so
+// nothing is half-applied), then one COMMIT (one fsync) acknowledges the whole batch. Signature
+// and certificate checks, password hashing and token generation happen before a write is queued,
+// never under the write lock. Reads use a separate pool of query-only connections.
+
+const schemaVersion = 1
+
+var migrations = []string{
+	// 1: initial schema. Times are Unix nanoseconds (UTC); dates are YYYY-MM-DD Japan time.
+	`CREATE TABLE institutions(
+		code TEXT PRIMARY KEY, name TEXT NOT NULL,
+		home_visit INTEGER NOT NULL DEFAULT 0, terms_accepted_at INTEGER, updated_at INTEGER NOT NULL);
+	CREATE TABLE admins(
+		institution TEXT NOT NULL, user_id TEXT NOT NULL, pw_hash TEXT NOT NULL,
+		failures INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY(institution, user_id));
+	CREATE TABLE accounts(
+		institution TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+		user_name TEXT NOT NULL, user_name_kana TEXT NOT NULL, start_date TEXT NOT NULL,
+		pw_hash TEXT NOT NULL, must_change INTEGER NOT NULL,
+		failures INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0,
+		terminal_login_at INTEGER, last_login_at INTEGER, created_at INTEGER NOT NULL,
+		PRIMARY KEY(institution, user_id));
+	CREATE TABLE activation_codes(
+		id TEXT PRIMARY KEY, institution TEXT NOT NULL, code_hash TEXT NOT NULL UNIQUE,
+		memo TEXT NOT NULL, issued_at INTEGER NOT NULL, usable_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL, used_at INTEGER, device_id TEXT, revoked_at INTEGER);
+	CREATE INDEX activation_codes_inst ON activation_codes(institution, issued_at);
+	CREATE TABLE devices(
+		id TEXT PRIMARY KEY, institution TEXT NOT NULL, memo TEXT NOT NULL,
+		code_id TEXT NOT NULL UNIQUE, credential_hash TEXT NOT NULL, public_key BLOB NOT NULL,
+		terminal_cert BLOB NOT NULL, registered_by TEXT NOT NULL, registered_at INTEGER NOT NULL,
+		revoked_at INTEGER);
+	CREATE INDEX devices_inst ON devices(institution, registered_at);
+	CREATE TABLE enrollments(
+		cert_sha256 TEXT PRIMARY KEY, person_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+	CREATE TABLE consents(
+		id TEXT PRIMARY KEY, institution TEXT NOT NULL, person_id TEXT NOT NULL,
+		cert_sha256 TEXT NOT NULL, device_id TEXT NOT NULL, user_id TEXT NOT NULL,
+		mode TEXT NOT NULL, medication INTEGER NOT NULL, clinical INTEGER NOT NULL,
+		checkup INTEGER NOT NULL, given_at INTEGER NOT NULL, valid_until TEXT NOT NULL,
+		revoked_at INTEGER);
+	CREATE INDEX consents_inst_time ON consents(institution, given_at);
+	CREATE TABLE audit(
+		id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, institution TEXT NOT NULL,
+		actor TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+		outcome TEXT NOT NULL, code TEXT NOT NULL);
+	CREATE INDEX audit_inst ON audit(institution, id);`,
+}
+
+// auditRec is what one write adds to the audit trail. It never holds a secret: only IDs.
+type auditRec struct {
+	institution, actor, device, action, target string
+}
+
+// writeOp is one queued write: apply runs inside its own savepoint of a group commit.
+type writeOp struct {
+	apply func(tx *sql.Tx, a *auditRec) error // nil: audit only
+	audit auditRec
+	after func() // runs on the writer goroutine after a successful COMMIT (cache updates)
+	at    time.Time
+	done  chan error
+}
+
+// keptError is a refusal whose writes are kept (e.g. a wrong password counts a failure).
+type keptError struct{ err error }
+
+func (k keptError) Error() string { return k.err.Error() }
+func (k keptError) Unwrap() error { return k.err }
+
+func keep(err error) error { return keptError{err} }
+
+type store struct {
+	w, r     *sql.DB
+	ops      chan *writeOp
+	maxBatch int
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.RWMutex
+	closed   bool
+
+	insAudit, insConsent *sql.Stmt // on w
+	// Prepared reads (on r).
+	qConsent, qConsentsRange, qConsentsInst, qAccount, qDevice *sql.Stmt
+}
+
+func openStore(dir, synchronous string, maxBatch int) (*store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "onshi.db")
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+synchronous+")")
+		q.Add("_pragma", "busy_timeout(10000)")
+		for _, e := range extra {
+			q.Add("_pragma", e)
+		}
+		q.Set("_txlock", "immediate")
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &store{w: w, ops: make(chan *writeOp, 4*maxBatch), maxBatch: maxBatch, stop: make(chan struct{})}
+	if err := s.migrate(); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s.r = r
+	if err := s.prepare(); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.writer()
+	return s, nil
+}
+
+func (s *store) migrate() error {
+	ctx := context.Background()
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations(
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("onshi: migrations table: %w", err)
+	}
+	var cur int
+	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version),0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return err
+	}
+	if cur > len(migrations) {
+		return fmt.Errorf("onshi: database schema version %d is newer than this binary (%d)", cur, len(migrations))
+	}
+	for v := cur + 1; v <= len(migrations); v++ {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("onshi: migration %d: %w", v, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations(version, applied_at) VALUES(?, ?)`, v, time.Now().UnixNano()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *store) prepare() error {
+	var err error
+	p := func(db *sql.DB, q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.Prepare(q)
+		return st
+	}
+	s.insAudit = p(s.w, `INSERT INTO audit(at, institution, actor, device, action, target, outcome, code) VALUES(?,?,?,?,?,?,?,?)`)
+	s.insConsent = p(s.w, `INSERT INTO consents(id, institution, person_id, cert_sha256, device_id, user_id, mode, medication, clinical, checkup, given_at, valid_until) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`)
+	const consentCols = `id, institution, person_id, device_id, user_id, mode, medication, clinical, checkup, given_at, valid_until, revoked_at`
+	s.qConsent = p(s.r, `SELECT `+consentCols+` FROM consents WHERE id = ?`)
+	s.qConsentsRange = p(s.r, `SELECT `+consentCols+` FROM consents WHERE institution = ? AND given_at >= ? AND given_at < ? ORDER BY given_at DESC LIMIT 500`)
+	s.qConsentsInst = p(s.r, `SELECT `+consentCols+` FROM consents WHERE institution = ? ORDER BY given_at DESC LIMIT 5000`)
+	s.qAccount = p(s.r, `SELECT role, user_name, user_name_kana, start_date, pw_hash, must_change, failures, locked, terminal_login_at FROM accounts WHERE institution = ? AND user_id = ?`)
+	s.qDevice = p(s.r, `SELECT institution, credential_hash, revoked_at FROM devices WHERE id = ?`)
+	return err
+}
+
+var errStoreClosed = errors.New("onshi: store closed")
+
+// write queues op and waits until its group commit is durable.
+func (s *store) write(op *writeOp) error {
+	op.done = make(chan error, 1)
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return errStoreClosed
+	}
+	s.ops <- op
+	s.closeMu.RUnlock()
+	return <-op.done
+}
+
+func (s *store) writer() {
+	defer s.wg.Done()
+	batch := make([]*writeOp, 0, s.maxBatch)
+	for {
+		select {
+		case op := <-s.ops:
+			batch = append(batch[:0], op)
+		case <-s.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case op := <-s.ops:
+					s.commit([]*writeOp{op})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *store) commit(batch []*writeOp) {
+	results := make([]error, len(batch))
+	fail := func(err error) {
+		for _, op := range batch {
+			op.done <- err
+		}
+	}
+	tx, err := s.w.Begin()
+	if err != nil {
+		fail(err)
+		return
+	}
+	audit := tx.Stmt(s.insAudit)
+	for i, op := range batch {
+		if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
+			tx.Rollback()
+			fail(err)
+			return
+		}
+		var aerr error
+		if op.apply != nil {
+			aerr = op.apply(tx, &op.audit)
+		}
+		var k keptError
+		if aerr != nil && !errors.As(aerr, &k) {
+			if _, err := tx.Exec(`ROLLBACK TO op`); err != nil {
+				tx.Rollback()
+				fail(err)
+				return
+			}
+		}
+		outcome, code := "ok", ""
+		if aerr != nil {
+			outcome, code = "refused", string(api.CodeInternal)
+			var ae *api.Error
+			if errors.As(aerr, &ae) {
+				code = string(ae.Code)
+			}
+			if k.err != nil {
+				aerr = k.err
+			}
+		}
+		a := op.audit
+		if _, err := audit.Exec(op.at.UnixNano(), a.institution, a.actor, a.device, a.action, a.target, outcome, code); err != nil {
+			tx.Rollback()
+			fail(err)
+			return
+		}
+		if _, err := tx.Exec(`RELEASE op`); err != nil {
+			tx.Rollback()
+			fail(err)
+			return
+		}
+		results[i] = aerr
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	for i, op := range batch {
+		if results[i] == nil && op.after != nil {
+			op.after()
+		}
+		op.done <- results[i]
+	}
+}
+
+func (s *store) closeDBs() {
+	if s.r != nil {
+		s.r.Close()
+	}
+	s.w.Close()
+}
+
+func (s *store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.closeMu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	s.closeDBs()
+	return nil
+}
+
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.Unix(0, v.Int64).UTC()
+	return &t
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
