@@ -14,20 +14,17 @@ import (
 	"github.com/mynaconform/mynaconform/readers/tlv"
 )
 
-// digestInfoSHA256Prefix is the DER header of a DigestInfo with the SHA-256 algorithm
-// identifier up to the OCTET STRING tag (RFC 8017 section 9.2 note 1).
-var digestInfoSHA256Prefix = []byte{0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04}
+// sha256AlgorithmID is the DER AlgorithmIdentifier { id-sha256, NULL } (RFC 8017 section 9.2
+// note 1).
+var sha256AlgorithmID = []byte{0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00}
 
 // DigestInfoSHA256 returns the DER DigestInfo { sha256, h } that COMPUTE DIGITAL SIGNATURE
 // P1 00 expects (51 bytes for a 32-byte hash). h may be longer than a SHA-256 value: the
 // card-face record signature wraps three concatenated hashes (96 bytes) in one DigestInfo
-// (card.md). len(h) must be below 128.
+// (card.md).
 func DigestInfoSHA256(h []byte) []byte {
-	out := make([]byte, 0, 4+len(digestInfoSHA256Prefix)+len(h))
-	out = append(out, 0x30, byte(len(digestInfoSHA256Prefix)+1+len(h)))
-	out = append(out, digestInfoSHA256Prefix...)
-	out = append(out, byte(len(h)))
-	return append(out, h...)
+	v := append(append(make([]byte, 0, len(sha256AlgorithmID)+4+len(h)), sha256AlgorithmID...), tlv.Encode(0x04, h)...)
+	return tlv.Encode(0x30, v)
 }
 
 // EraDate converts a Gregorian "YYYYMMDD" into "YYMMDD" with the Japanese era year (和暦), the

@@ -61,6 +61,7 @@ func TestStatusWords(t *testing.T) {
 		{"6881 logical channel 4", nil, hx("40 B0 00 00 00"), swChannelNotSupp},
 		{"69FC SM READ", [][]byte{jpki, selectEF(card.EFJPKIAuthCert)}, hx("0C B0 00 00 00"), swSMNotSupported},
 		{"69FC SM VERIFY", [][]byte{jpki}, hx("08 20 00 98 04 31 32 33 34"), swSMNotSupported},
+		{"6884 command chaining", nil, hx("10 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"), 0x6884},
 		{"6986 READ without current EF", [][]byte{jpki}, hx("00 B0 00 00 00"), swNoCurrentEF},
 		{"6A80 bad new PIN", [][]byte{jpki, verifySFI(card.EFJPKIAuthPIN, testAuthPIN)}, hx("00 24 01 98 03 31 32 33"), swWrongData},
 		{"6A80 80 A2 garbage", [][]byte{jpki}, extAPDU(0x80, 0xA2, 0, 0, bytes.Repeat([]byte{0x55}, 400), -1), swWrongData},
@@ -161,6 +162,22 @@ func TestPINLockout(t *testing.T) {
 	if _, err := card.New(profile(t, "child"), card.WithStateFile(state)); !errors.Is(err, card.ErrStateFile) {
 		t.Fatalf("other card's state file: %v", err)
 	}
+}
+
+// TestStateWriteFailure: when the state file cannot be written the card answers 6581 and the
+// counter still goes down in memory.
+func TestStateWriteFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "eeprom")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestCard(t, "adult", card.WithStateFile(filepath.Join(dir, "card.json")))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, c, selectDF(card.AIDJPKI), swOK)
+	exchange(t, c, verifySFI(card.EFJPKIAuthPIN, "0000"), 0x6581)
+	exchange(t, c, hx("00 20 00 98"), 0x63C2)
 }
 
 // TestChangePIN: CHANGE REFERENCE DATA after VERIFY, the format rules, and persistence of the
