@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -363,5 +364,39 @@ func TestEraDate(t *testing.T) {
 		if got, err := card.EraDate(in); err != nil || got != want {
 			t.Errorf("EraDate(%s) = %s, %v; want %s", in, got, err, want)
 		}
+	}
+}
+
+// TestConcurrentTransmit drives one card from several goroutines (vpcd socket and tests); run
+// with -race. Every answer is a whole response of this card.
+func TestConcurrentTransmit(t *testing.T) {
+	c := newTestCard(t, "adult")
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				r := c.Transmit(selectDF(card.AIDJPKI))
+				if !bytes.Equal(r, sw(swOK)) {
+					errs <- "SELECT DF"
+					return
+				}
+				r = c.Transmit(hx("00 B0 86 00 20"))
+				if len(r) != 34 && !bytes.Equal(r, sw(swFileNotFound)) { // another goroutine may reset
+					errs <- "READ BINARY"
+					return
+				}
+				if i%50 == 0 {
+					c.Reset()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
