@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/mynaconform/mynaconform/emulator/phone"
+	"github.com/mynaconform/mynaconform/fixtures/devices"
+)
+
+func init() {
+	register("devices", "list the handset catalogue (device profiles) as a table or JSON", runDevices)
+}
+
+// runDevices implements `mynaconform devices [-json] [-dir DIR]`.
+func runDevices(_ context.Context, args []string) int {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	dir := fs.String("dir", "", "read the profiles (*.yaml) from `DIR` instead of the built-in catalogue")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: mynaconform devices [-json] [-dir DIR]\n\nLists the device profiles: ID, maker, model, OS, NFC, max transceive, extended APDUs,\nresponse cap, timeout, bit rate and the source of the facts.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	var (
+		ps  []phone.Profile
+		err error
+	)
+	if *dir != "" {
+		ps, err = devices.LoadDir(os.DirFS(*dir))
+	} else {
+		ps, err = devices.Load()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mynaconform devices:", err)
+		return 1
+	}
+	if *asJSON {
+		err = devices.WriteJSON(os.Stdout, ps)
+	} else {
+		err = devices.WriteTable(os.Stdout, ps)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mynaconform devices:", err)
+		return 1
+	}
+	return 0
+}
