@@ -49,10 +49,10 @@ func (f *fakeCard) counts() (on, off, resets, cmd int) {
 var testATR = []byte{0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14}
 
 // testDeadline bounds every exchange of a test so that nothing hangs.
-func testDeadline(t *testing.T) time.Time { return time.Now().Add(10 * time.Second) }
+func testDeadline() time.Time { return time.Now().Add(10 * time.Second) }
 
 // fakeVPCD plays the driver's side: a listener the card dials into.
-func fakeVPCD(t *testing.T) (net.Listener, func() net.Conn) {
+func fakeVPCD(t testing.TB) (net.Listener, func() net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,12 +61,12 @@ func fakeVPCD(t *testing.T) (net.Listener, func() net.Conn) {
 	t.Cleanup(func() { ln.Close() })
 	accept := func() net.Conn {
 		t.Helper()
-		ln.(*net.TCPListener).SetDeadline(testDeadline(t))
+		ln.(*net.TCPListener).SetDeadline(testDeadline())
 		c, err := ln.Accept()
 		if err != nil {
 			t.Fatalf("accept: %v", err)
 		}
-		c.SetDeadline(testDeadline(t))
+		c.SetDeadline(testDeadline())
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
@@ -95,7 +95,7 @@ func recv(t *testing.T, c net.Conn) []byte {
 }
 
 // serveDial runs Dial in the background and returns a function that cancels it and waits.
-func serveDial(t *testing.T, addr string, card Card, opts ...Option) (stop func() error) {
+func serveDial(t testing.TB, addr string, card Card, opts ...Option) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -209,13 +209,13 @@ func TestRedial(t *testing.T) {
 		t.Skipf("port %s taken by someone else meanwhile: %v", addr, err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	ln.(*net.TCPListener).SetDeadline(testDeadline(t))
+	ln.(*net.TCPListener).SetDeadline(testDeadline())
 	for i := range 2 {
 		c, err := ln.Accept()
 		if err != nil {
 			t.Fatalf("accept %d: %v", i, err)
 		}
-		c.SetDeadline(testDeadline(t))
+		c.SetDeadline(testDeadline())
 		send(t, c, []byte{ctrlGetATR})
 		if got := recv(t, c); !bytes.Equal(got, testATR) {
 			t.Fatalf("connection %d: ATR % X", i, got)
@@ -246,7 +246,7 @@ func TestServePeerClose(t *testing.T) {
 			a, b := net.Pipe()
 			done := make(chan error, 1)
 			go func() { done <- Serve(context.Background(), a, &fakeCard{atr: testATR}) }()
-			b.SetDeadline(testDeadline(t))
+			b.SetDeadline(testDeadline())
 			if len(tc.partial) > 0 {
 				b.Write(tc.partial)
 			}

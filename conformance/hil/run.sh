@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# make hil: the hardware-in-the-loop path through the real PC/SC stack (pcscd + vsmartcard's
+# vpcd) on this machine. Usage: conformance/hil/run.sh OUTDIR
+#
+#  1. installs the Debian packages when missing (as root or with sudo; otherwise says what to do);
+#  2. runs the PC/SC tests (build tag pcsc) -> OUTDIR/go-test.log;
+#  3. runs the PC/SC benchmarks -> OUTDIR/bench.txt;
+#  4. smoke-tests the binary: `card serve` two personas, `readers -json -probe` -> OUTDIR/readers.json;
+#  5. (lead) the Ginkgo suite on target pcsc: see the marked place below.
+# Every process started here is stopped by its PID, also on failure. The tests serialise on the
+# same lock file as this script (package conformance/hil/stack), so only one user drives pcscd.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+out=${1:?usage: conformance/hil/run.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+GO=${GO:-go}
+
+# --- 1. packages ------------------------------------------------------------------------------
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc opensc pcsc-tools)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"
+  else
+    echo "hil: missing Debian packages: ${missing[*]}" >&2
+    echo "hil: install them as root: apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "hil: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- process bookkeeping: everything started here is stopped by PID ----------------------------
+pids=()
+stop_pid() { # SIGTERM, then wait (pcscd takes up to ~1.7 s); SIGKILL after 10 s
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local i
+  for ((i=${#pids[@]}-1; i>=0; i--)); do stop_pid "${pids[$i]}"; done
+  pids=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+status=0
+
+# --- 2. tests ---------------------------------------------------------------------------------
+echo "hil: go test -tags pcsc (log: $out/go-test.log)"
+if ! $GO test -tags pcsc -count=1 -timeout 10m -v \
+    ./readers/pcsc/... ./emulator/vpcd/... ./conformance/hil/... >"$out/go-test.log" 2>&1; then
+  status=1
+  echo "hil: TESTS FAILED" >&2
+  grep -E '^(--- FAIL|FAIL|panic)' "$out/go-test.log" >&2 || tail -50 "$out/go-test.log" >&2
+fi
+grep -E '^(ok|FAIL|---)' "$out/go-test.log" | grep -v -- '--- PASS' || true
+
+# --- 3. benchmarks ----------------------------------------------------------------------------
+echo "hil: PC/SC benchmarks (log: $out/bench.txt)"
+if ! $GO test -tags pcsc -count=1 -timeout 10m -run '^$' -bench . -benchtime 2s \
+    ./emulator/vpcd/... ./conformance/hil/... >"$out/bench.txt" 2>&1; then
+  status=1
+  echo "hil: BENCHMARKS FAILED" >&2
+  tail -30 "$out/bench.txt" >&2
+fi
+grep -E '^Benchmark' "$out/bench.txt" || true
+
+# --- 4. the binary: card serve + readers -probe -----------------------------------------------
+echo "hil: mynaconform card serve + readers -probe (log: $out/card-serve.log)"
+$GO build -tags pcsc -o "$out/mynaconform" ./cmd/mynaconform
+exec 9>"${TMPDIR:-/tmp}/mynaconform-pcscd.lock"
+flock -w 300 9 || { echo "hil: pcscd lock busy for 300 s" >&2; exit 1; }
+pcscd_running() { grep -qx pcscd /proc/[0-9]*/comm 2>/dev/null; }
+vpcd_listening() { grep -qE ':8C7B [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; } # 35963, LISTEN
+if ! pcscd_running; then
+  pcscd --foreground --error >"$out/pcscd.log" 2>&1 &
+  pids+=($!)
+fi
+for _ in $(seq 500); do vpcd_listening && break; sleep 0.01; done
+vpcd_listening || { echo "hil: vpcd not listening on 35963: $(cat "$out/pcscd.log" 2>/dev/null)" >&2; exit 1; }
+"$out/mynaconform" card serve --persona adult --persona child --state "$out/adult-state.json" >"$out/card-serve.log" 2>&1 &
+serve=$!
+pids+=($serve)
+readers_ok=0
+for _ in $(seq 50); do # the cards show up within ~0.4 s of dialling in
+  if "$out/mynaconform" readers -json -probe >"$out/readers.json" 2>>"$out/card-serve.log" &&
+     [ "$(grep -c '"extended": true' "$out/readers.json")" -ge 2 ]; then readers_ok=1; break; fi
+  sleep 0.1
+done
+if [ $readers_ok -ne 1 ]; then
+  status=1
+  echo "hil: readers -probe did not show two cards with extended APDUs:" >&2
+  cat "$out/readers.json" >&2 || true
+fi
+stop_pid "$serve"
+[ -s "$out/adult-state.json" ] || { status=1; echo "hil: card serve left no state file" >&2; }
+
+# --- 5. the Ginkgo suite on target pcsc (lead) ------------------------------------------------
+# Add it here, while the lock is held and pcscd runs; start cards with
+#   "$out/mynaconform" card serve ... &  pids+=($!)
+# and write its reports under "$out".
+
+cleanup
+flock -u 9
+exit $status
