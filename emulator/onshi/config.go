@@ -36,7 +36,7 @@ type Config struct {
 	AuthIntermediates    []*x509.Certificate
 	FaceIssuer           *rsa.PublicKey  // card-face record (EF 0002) issuer key
 	TerminalCA           *rsa.PrivateKey // signs devices' terminal certificates (checked by the card's EF 0016)
-	TerminalCAR          string          // CAR of terminal certificates; default "JPTESTTERMCA"
+	TerminalCAR          string          // CAR of terminal certificates; default "JPTESTTERMINALCA" (fixtures.TerminalCARef)
 	TerminalCertValidity time.Duration   // default 365 days
 
 	// Insured records and the auth certificates that identify them.
@@ -90,7 +90,7 @@ func (c *Config) withDefaults() (Config, error) {
 		d.PasswordIterations = 100000
 	}
 	if d.TerminalCAR == "" {
-		d.TerminalCAR = "JPTESTTERMCA"
+		d.TerminalCAR = "JPTESTTERMINALCA"
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 64 << 10

@@ -1,0 +1,244 @@
+package onshi_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/emulator/onshi"
+	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/fixtures"
+)
+
+// Test secrets. They must never show up in the database, the WAL or the audit trail.
+const (
+	instA    = "1310000001"
+	instB    = "2710000002"
+	adminPW  = "AdminPass123"
+	initPW   = "Initial123x"
+	userPW   = "Changed456y"
+	doctorID = "doc01"
+	clerkID  = "gen01"
+)
+
+// start is the fake clock's start: 2026-04-01 09:00 JST (persona auth certificates are valid).
+var start = time.Date(2026, 4, 1, 9, 0, 0, 0, time.FixedZone("JST", 9*3600))
+
+var (
+	termKeyOnce sync.Once
+	termKey     *rsa.PrivateKey
+	termKeyDER  []byte
+)
+
+// terminalKey is the app's device key, generated once per test binary.
+func terminalKey(t testing.TB) ([]byte, *rsa.PrivateKey) {
+	termKeyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		termKey = k
+		termKeyDER, _ = x509.MarshalPKIXPublicKey(&k.PublicKey)
+	})
+	return termKeyDER, termKey
+}
+
+func baseConfig(t testing.TB, clock onshi.Clock) onshi.Config {
+	t.Helper()
+	cfg, err := onshi.WithFixtures(onshi.Config{
+		Institutions: []onshi.InstitutionConfig{
+			{Code: instA, Name: "試験在宅クリニック", AdminUser: "admin", AdminPassword: adminPW},
+			{Code: instB, Name: "試験訪問薬局", AdminUser: "admin", AdminPassword: adminPW},
+		},
+		Clock:              clock,
+		PasswordIterations: 1000, // fast tests; the default is 100000
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+type env struct {
+	t     testing.TB
+	dir   string
+	clock *onshi.FakeClock
+	srv   *onshi.Server
+	hs    *httptest.Server
+	c     *client.Client
+	ctx   context.Context
+}
+
+func newEnv(t testing.TB, mod func(*onshi.Config)) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), clock: onshi.NewFakeClock(start), ctx: context.Background()}
+	cfg := baseConfig(t, e.clock)
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := onshi.Open(e.dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	e.hs = httptest.NewServer(srv)
+	e.c = client.New(e.hs.URL, e.hs.Client())
+	t.Cleanup(func() { e.hs.Close(); srv.Close() })
+	return e
+}
+
+// must returns v or stops the test with err (a panic fails the test with its stack).
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// wantCode asserts a refusal with the code and its documented HTTP status.
+func wantCode(t testing.TB, err error, code api.Code) {
+	t.Helper()
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+	if ae.Code != code {
+		t.Fatalf("want %s, got %s (%s)", code, ae.Code, ae.Detail)
+	}
+	en, _ := api.Lookup(code)
+	if ae.Status != en.Status || ae.Message == "" || ae.MessageJA == "" {
+		t.Fatalf("%s: status %d (want %d), messages %q / %q", code, ae.Status, en.Status, ae.Message, ae.MessageJA)
+	}
+}
+
+func (e *env) admin(inst string) *client.Admin {
+	return must(e.c.AdminLogin(e.ctx, inst, "admin", adminPW))
+}
+
+// account creates an account starting today and does its first terminal login.
+func (e *env) account(a *client.Admin, inst, user, role string) {
+	e.t.Helper()
+	must(a.CreateAccount(e.ctx, api.CreateAccountRequest{Role: role, UserID: user, UserName: "試験 利用者",
+		UserNameKana: "シケン　リヨウシャ", StartDate: start.Format(time.DateOnly), Password: initPW}))
+	must(e.c.TerminalLogin(e.ctx, api.TerminalLoginRequest{InstitutionCode: inst, UserID: user, Password: initPW, NewPassword: userPW}))
+}
+
+// ready sets institution A up: feature on, a medical and a general account.
+func (e *env) ready() *client.Admin {
+	e.t.Helper()
+	a := e.admin(instA)
+	if err := a.EnableHomeVisit(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.account(a, instA, doctorID, api.RoleMedical)
+	e.account(a, instA, clerkID, api.RoleGeneral)
+	return a
+}
+
+// code issues an activation code and waits out the delay on the fake clock.
+func (e *env) code(a *client.Admin, memo string) string {
+	e.t.Helper()
+	ac := must(a.IssueActivationCode(e.ctx, memo))
+	e.clock.Advance(10 * time.Minute)
+	return ac.Code
+}
+
+func (e *env) activate(user, code string) (*api.ActivateResponse, *client.Session) {
+	e.t.Helper()
+	der, _ := terminalKey(e.t)
+	res, s, err := e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: instA, UserID: user, Password: userPW, ActivationCode: code, TerminalPublicKey: der})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res, s
+}
+
+// device: institution A ready, one activated device, a session of user.
+func (e *env) device(user string) (*client.Admin, *api.ActivateResponse, *client.Session) {
+	a := e.ready()
+	res, s := e.activate(user, e.code(a, "Aのスマホ1"))
+	return a, res, s
+}
+
+func persona(t testing.TB, id string) *fixtures.Persona {
+	return must(fixtures.PersonaByID(id))
+}
+
+func pki(t testing.TB) *fixtures.TestPKI { return must(fixtures.PKI()) }
+
+func signChallenge(t testing.TB, k *rsa.PrivateKey, nonce []byte) []byte {
+	h := sha256.Sum256(nonce)
+	return must(rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:]))
+}
+
+// pinConsent runs PIN mode with a key standing in for the card's auth key.
+func pinConsent(e *env, s *client.Session, cert []byte, key *rsa.PrivateKey, items api.ConsentItems) (*api.ConsentResponse, error) {
+	ch := must(s.Challenge(e.ctx))
+	return s.RegisterConsent(e.ctx, api.ConsentRequest{ChallengeID: ch.ID, Mode: api.ModePIN, AuthCertificate: cert,
+		Signature: signChallenge(e.t, key, ch.Challenge), Items: items})
+}
+
+var allItems = api.ConsentItems{Medication: true, Clinical: true, Checkup: true}
+
+// --- the virtual card, for what it returns ---
+
+func transmit(t testing.TB, c *card.Card, cmd []byte) []byte {
+	t.Helper()
+	r := c.Transmit(cmd)
+	if len(r) < 2 || r[len(r)-2] != 0x90 || r[len(r)-1] != 0x00 {
+		t.Fatalf("card: % X -> SW % X", cmd, r[max(0, len(r)-2):])
+	}
+	return r[:len(r)-2]
+}
+
+func apdu(cla, ins, p1, p2 byte, data []byte, le bool) []byte {
+	b := []byte{cla, ins, p1, p2}
+	if len(data) > 0 {
+		b = append(b, byte(len(data)))
+		b = append(b, data...)
+	}
+	if le {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// visualCard drives a virtual card of the persona the way the reference app's visual mode does
+// (card.md): 80 A2 with the device's terminal certificate, VERIFY 照合番号B, read EF 0002 with
+// an extended Le, and the card-presence signature over the challenge.
+func visualCard(t testing.TB, p *fixtures.Persona, termCert, nonce []byte) (face, sig []byte) {
+	t.Helper()
+	prof := must(p.CardProfile())
+	c := must(card.New(prof, card.WithRequireTerminalAuth(true)))
+	c.PowerOn()
+	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, []byte(card.AIDJPKI), false))
+	ext := append([]byte{0x80, 0xA2, 0x00, 0x00, 0x00, byte(len(termCert) >> 8), byte(len(termCert))}, termCert...)
+	transmit(t, c, ext)
+	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, []byte(card.AIDCardFace), false))
+	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(card.KeyFaceNumberB), []byte(p.VerificationB()), false))
+	face = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(card.EFFaceRecord), 0x00, 0x00, 0x00, 0x00})
+	h := sha256.Sum256(nonce)
+	sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, card.DigestInfoSHA256(h[:]), true))
+	return face, sig
+}
+
+func visualConsent(e *env, s *client.Session, p *fixtures.Persona, termCert []byte, tamper func(face, sig []byte), staff bool) (*api.ConsentResponse, error) {
+	ch := must(s.Challenge(e.ctx))
+	face, sig := visualCard(e.t, p, termCert, ch.Challenge)
+	if tamper != nil {
+		tamper(face, sig)
+	}
+	return s.RegisterConsent(e.ctx, api.ConsentRequest{ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: p.AuthCert,
+		FaceRecord: face, CardSignature: sig, StaffConfirmed: staff, Items: api.ConsentItems{Medication: true}})
+}
+
