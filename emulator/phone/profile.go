@@ -221,7 +221,10 @@ func payloadOf(fsd int) int {
 // airBytes is the number of characters on the air to carry n APDU bytes one way, with their
 // I-block framing and the R(ACK) blocks acknowledging all but the last block.
 func airBytes(n, payload int) int64 {
-	f := max(1, (n+payload-1)/payload)
+	f := 1
+	if n > payload {
+		f = (n + payload - 1) / payload
+	}
 	return int64(n + blockOverhead*f + blockOverhead*(f-1))
 }
 

@@ -208,8 +208,11 @@ func (s *Session) Elapsed() time.Duration { return s.elapsed }
 // with GET RESPONSE (concatenating the data) and answers 6Cxx by re-sending cmd once with
 // Le = xx; every exchange is recorded. err is only for transport failures (a *readers.TransportError
 // from the reader, or ErrShortResponse for a response under 2 bytes); status words are the
-// caller's to interpret.
+// caller's to interpret. A command under 4 bytes is refused without being sent.
 func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp []byte, sw uint16, err error) {
+	if len(cmd) < 4 {
+		return nil, 0, fmt.Errorf("session: %d-byte command is no APDU (CLA INS P1 P2 at least)", len(cmd))
+	}
 	resp, sw, err = s.exchange(ctx, cmd, secret)
 	if err != nil {
 		return nil, 0, err
