@@ -44,7 +44,7 @@ func TestBadInput(t *testing.T) {
 	big := `{"challenge_id":"` + strings.Repeat("A", 70<<10) + `"}`
 	for _, tc := range []struct {
 		name, method, path, ct, body string
-		want                          api.Code
+		want                         api.Code
 	}{
 		{"malformed", "POST", "/v1/app/consents", "application/json", `{"mode":`, api.CodeMalformedJSON},
 		{"syntax", "POST", "/v1/app/consents", "application/json", `{mode: pin}`, api.CodeMalformedJSON},

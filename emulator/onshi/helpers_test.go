@@ -241,4 +241,3 @@ func visualConsent(e *env, s *client.Session, p *fixtures.Persona, termCert []by
 	return s.RegisterConsent(e.ctx, api.ConsentRequest{ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: p.AuthCert,
 		FaceRecord: face, CardSignature: sig, StaffConfirmed: staff, Items: api.ConsentItems{Medication: true}})
 }
-
