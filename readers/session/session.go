@@ -398,8 +398,9 @@ const maxOffset = 0x7FFF
 // ReadBinary reads n bytes of the current EF from offset, split into as few READ BINARY
 // commands as the reader can carry (Capabilities.MaxResponseData: 256-byte short reads, or
 // extended reads up to the response cap). Short reads use the short form even on extended
-// readers. It returns fewer than n bytes only when the file ends first (6282, a short answer,
-// or 6B00 after some data).
+// readers. It returns fewer than n bytes only when the file ends first (6282, an empty answer,
+// or 6B00 after some data); a short answer with 9000 is followed by a read at the next offset,
+// since a card may cap its responses below Le.
 func (s *Session) ReadBinary(ctx context.Context, offset, n int) ([]byte, error) {
 	return s.readBinary(ctx, nil, offset, n)
 }
@@ -426,7 +427,7 @@ func (s *Session) readBinary(ctx context.Context, dst []byte, offset, n int) ([]
 			return dst, err
 		}
 		switch {
-		case sw == 0x9000, sw == 0x6282: // 6282: end of file before Le bytes
+		case sw == 0x9000, sw == 0x6282:
 		case sw == 0x6B00 && got > 0:
 			return dst, nil
 		default:
@@ -437,7 +438,9 @@ func (s *Session) readBinary(ctx context.Context, dst []byte, offset, n int) ([]
 		}
 		dst = append(dst, data...)
 		got += len(data)
-		if len(data) < want {
+		// 6282: end of file before Le bytes. A short answer with 9000 may be the card's own
+		// response limit rather than the end of the file: read on (6B00 then ends it).
+		if sw == 0x6282 || len(data) == 0 {
 			break
 		}
 	}

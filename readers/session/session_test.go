@@ -193,6 +193,30 @@ func TestReadObjectErrors(t *testing.T) {
 	}
 }
 
+// TestReadObjectCardCap: a card that answers at most 1000 bytes per READ (with 9000) on an
+// extended reader; the session reads on from where the card stopped.
+func TestReadObjectCardCap(t *testing.T) {
+	ctx := context.Background()
+	cert := certFile(2500, 100)
+	c := jpkiCard(cert)
+	c.maxRead = 1000
+	r, s := newFake(capsExt, c)
+	_ = s.SelectAID(ctx, AIDJPKI)
+	got, err := s.ReadObject(ctx, 0x000A)
+	if err != nil || !bytes.Equal(got, cert[:2500]) {
+		t.Fatalf("ReadObject = %d bytes, %v", len(got), err)
+	}
+	want := []string{"00B0000400 09C0", "00B003EC00 05D8", "00B007D400 01F0"}
+	for i, w := range want {
+		if c := r.sent[3+i]; !bytes.Equal(c, h(w)) {
+			t.Errorf("read %d = % X, want %s", i, c, w)
+		}
+	}
+	if len(r.sent) != 6 {
+		t.Errorf("%d commands", len(r.sent))
+	}
+}
+
 func TestReadBinaryEndOfFile(t *testing.T) {
 	ctx := context.Background()
 	f := certFile(300, 0)
