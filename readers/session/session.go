@@ -234,9 +234,10 @@ func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp
 		return resp, sw, nil
 	}
 	out := bytes.Clone(resp)
-	for sw>>8 == 0x61 {
-		if len(out) > maxExtLe {
-			return nil, 0, fmt.Errorf("get response: card keeps answering 61xx after %d bytes", len(out))
+	for n := 0; sw>>8 == 0x61; n++ {
+		// at most 65536 bytes arrive in 256-byte pieces; a card that goes on is broken
+		if n > maxExtLe/maxShortLe || len(out) > maxExtLe {
+			return nil, 0, fmt.Errorf("get response: card keeps answering 61xx after %d bytes in %d commands", len(out), n)
 		}
 		ne := int(sw & 0xFF)
 		if ne == 0 {

@@ -282,6 +282,17 @@ func TestGetResponseAndWrongLe(t *testing.T) {
 	}
 }
 
+func TestEndlessGetResponse(t *testing.T) {
+	r := &fakeReader{handle: func([]byte) ([]byte, error) { return h("6110"), nil }}
+	s := New(r)
+	if _, _, err := s.Transmit(context.Background(), h("00 84 00 00 08"), SecretNone); err == nil {
+		t.Fatal("endless 61xx accepted")
+	}
+	if n := len(r.sent); n < 2 || n > 300 {
+		t.Errorf("%d commands sent", n)
+	}
+}
+
 func TestWrongLeExtended(t *testing.T) {
 	r := &fakeReader{caps: capsExt}
 	r.handle = func(cmd []byte) ([]byte, error) {
