@@ -59,8 +59,8 @@ type Phone struct {
 	corrupted   bool
 }
 
-// New returns a phone with profile p and card c in its field. An invalid profile makes Connect
-// fail.
+// New returns a phone with profile p and card c in its field (nil: no card; Info still
+// works). An invalid profile makes Connect fail.
 func New(p Profile, c Card, opts ...Option) *Phone {
 	ph := &Phone{p: p, caps: p.Caps(), card: c, invalid: p.Validate(),
 		charPS: byteTimePS(p.BitRate), payload: payloadOf(p.FSD)}
@@ -149,7 +149,7 @@ func (ph *Phone) Connect(ctx context.Context) error {
 		return ph.fail("connect", readers.ErrNoNFC, "this handset cannot read the card; use another device")
 	case !ph.p.ISODep:
 		return ph.fail("connect", readers.ErrNoISODep, "the NFC stack cannot talk ISO 14443-4 to the card; use another device")
-	case ph.removed:
+	case ph.removed || ph.card == nil:
 		return ph.fail("connect", readers.ErrNoCard, "hold the card to the back of the phone")
 	case ph.connected:
 		return nil

@@ -68,6 +68,7 @@ func TestConnectRefusals(t *testing.T) {
 			t.Errorf("%s: %d commands reached the card", tc.p.ID, len(cc.cmds))
 		}
 	}
+	transportErr(t, New(android("test-no-card", 261), nil).Connect(bg), readers.ErrNoCard)
 	bad := android("test-bad", 261)
 	bad.BitRate = 100
 	if err := New(bad, &fileCard{}).Connect(bg); err == nil {
