@@ -5,7 +5,10 @@ package hil_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +22,7 @@ import (
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/pcsc"
 	"github.com/mynaconform/mynaconform/readers/readertest"
+	"github.com/mynaconform/mynaconform/readers/session"
 )
 
 var (
@@ -260,4 +264,58 @@ func TestRedialAfterPcscdRestart(t *testing.T) {
 	waitPresent(t, 0, true)
 	r := open(t, 0)
 	transmit(t, r, selectJPKI, 0x9000)
+}
+
+// TestSessionOverPCSC: the session layer shapes its reads from the PC/SC reader's capabilities:
+// short chunks before probing, extended reads after; PIN mode (VERIFY + signature) works and the
+// signature verifies with the certificate.
+func TestSessionOverPCSC(t *testing.T) {
+	need(t)
+	c, p := newCard(t, "adult")
+	insert(t, c, 0)
+	for _, probe := range []bool{false, true} {
+		r := open(t, 0)
+		if probe {
+			if _, err := r.Probe(testCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := session.New(r)
+		ctx := testCtx(t)
+		if err := s.SelectAID(ctx, session.AIDJPKI); err != nil {
+			t.Fatal(err)
+		}
+		der, err := s.ReadObject(ctx, 0x000A)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(der, p.AuthCert) {
+			t.Fatalf("probe=%v: ReadObject(000A) differs from the persona's certificate", probe)
+		}
+		var ext int
+		for _, e := range s.Exchanges() {
+			if e.Extended {
+				ext++
+			}
+		}
+		if probe != (ext > 0) {
+			t.Fatalf("probe=%v: %d extended exchanges", probe, ext)
+		}
+		if err := s.Verify(ctx, 0x0018, []byte(p.AuthPIN), session.SecretPIN); err != nil {
+			t.Fatal(err)
+		}
+		d := sha256.Sum256([]byte("session over pcsc"))
+		sig, err := s.Sign(ctx, 0x00, 0x0017, card.DigestInfoSHA256(d[:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, d[:], sig); err != nil {
+			t.Fatalf("probe=%v: signature does not verify: %v", probe, err)
+		}
+		r.Close()
+	}
 }
