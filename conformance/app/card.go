@@ -1,0 +1,191 @@
+package app
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/readers/session"
+)
+
+// Application identifiers and files the app uses (card.md). The app keeps its own constants, as
+// a real client does, rather than importing the emulator's.
+var (
+	aidJPKI     = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
+	aidCardFace = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02} // 券面事項確認AP
+)
+
+const (
+	efAuthCert     = 0x000A // JPKI user-authentication certificate (free)
+	efAuthPIN      = 0x0018 // JPKI auth PIN, 4 digits
+	efAuthKey      = 0x0017 // JPKI auth private key
+	efFaceVerifyB  = 0x0012 // card-face AP key: 照合番号B
+	efFaceRecord   = 0x0002 // card-face AP: card face record FF20
+	sigPKCS1AsIs   = 0x00   // COMPUTE DIGITAL SIGNATURE P1: PKCS#1 v1.5 over the data as given
+	faceSigNoKeyP2 = 0      // P2 00: card-face presence signature, no credential
+)
+
+// Step names, as they appear in transcripts and in failure reasons.
+const (
+	StepReadAuthCert     = "read auth certificate"
+	StepVerifyPIN        = "VERIFY auth PIN"
+	StepSignChallenge    = "sign challenge (auth key)"
+	StepTerminalCert     = "terminal certificate (80 A2)"
+	StepVerifyB          = "VERIFY 照合番号B"
+	StepReadCardFace     = "read card face (EF 0002)"
+	StepCheckFace        = "check face-record signature"
+	StepCardPresence     = "card-presence signature"
+	StepStaffConfirm     = "staff face confirmation"
+	StepRegisterConsent  = "register consent"
+	StepActivate         = "activation (first login)"
+	StepLogin            = "login"
+	StepChallenge        = "get challenge"
+	StepLookup           = "資格確認結果検索"
+	StepConnect          = "connect to card"
+	StepCheckCertificate = "check auth certificate"
+)
+
+// StepError is a failure of one step of a flow. Its message names the step and the cause, as the
+// supported-device list shows it; errors.Is/As reach the cause (a session status error, a
+// readers transport error, an api error).
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+func stepErr(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StepError{Step: step, Err: err}
+}
+
+// FailedStep returns the step name of a StepError in err's chain, or "".
+func FailedStep(err error) string {
+	var se *StepError
+	if errors.As(err, &se) {
+		return se.Step
+	}
+	return ""
+}
+
+// digestInfo is DigestInfo(SHA-256(msg)): what the card signs with P1 00 (OpenSC's usage).
+func digestInfo(msg []byte) []byte {
+	h := sha256.Sum256(msg)
+	return card.DigestInfoSHA256(h[:])
+}
+
+// PINEvidence is what the card yields in PIN mode.
+type PINEvidence struct {
+	AuthCert  []byte // DER
+	Signature []byte // PKCS#1 v1.5 SHA-256 over the challenge, by the auth key
+}
+
+// ReadPINEvidence runs the PIN-mode card steps: read the auth certificate, VERIFY the auth PIN,
+// sign the challenge with the auth key. Only short APDUs are needed.
+func ReadPINEvidence(ctx context.Context, s *session.Session, pin []byte, challenge []byte) (*PINEvidence, error) {
+	s.Step(StepReadAuthCert)
+	if err := s.SelectAID(ctx, aidJPKI); err != nil {
+		return nil, stepErr(StepReadAuthCert, err)
+	}
+	cert, err := s.ReadObject(ctx, efAuthCert)
+	if err != nil {
+		return nil, stepErr(StepReadAuthCert, err)
+	}
+	s.Step(StepVerifyPIN)
+	if err := s.Verify(ctx, efAuthPIN, pin, session.SecretPIN); err != nil {
+		return nil, stepErr(StepVerifyPIN, err)
+	}
+	s.Step(StepSignChallenge)
+	sig, err := s.Sign(ctx, sigPKCS1AsIs, efAuthKey, digestInfo(challenge))
+	if err != nil {
+		return nil, stepErr(StepSignChallenge, err)
+	}
+	return &PINEvidence{AuthCert: cert, Signature: sig}, nil
+}
+
+// VisualConfig switches the modelled visual-mode steps.
+type VisualConfig struct {
+	// SkipTerminalCert omits the 80 A2 terminal certificate (default: sent, as the official app
+	// requires extended Lc for the visual mode).
+	SkipTerminalCert bool
+	// TerminalCert is the device's terminal certificate, issued at activation.
+	TerminalCert []byte
+	// FaceIssuer is the trusted card-face issuer key the record's signature must verify with.
+	FaceIssuer *rsa.PublicKey
+	// Confirm is the staff's comparison of the photo read from the card with the patient; nil
+	// means the staff confirm.
+	Confirm func(photo []byte) bool
+}
+
+// VisualEvidence is what the card yields in visual mode.
+type VisualEvidence struct {
+	AuthCert      []byte
+	FaceRecord    []byte // EF 0002 as read (the BER object)
+	CardSignature []byte // card-presence signature over the challenge
+	Face          *card.FaceRecord
+}
+
+// ReadVisualEvidence runs the visual-mode (目視確認) card steps.
+func ReadVisualEvidence(ctx context.Context, s *session.Session, cfg VisualConfig, verificationB []byte, challenge []byte) (*VisualEvidence, error) {
+	s.Step(StepReadAuthCert)
+	if err := s.SelectAID(ctx, aidJPKI); err != nil {
+		return nil, stepErr(StepReadAuthCert, err)
+	}
+	cert, err := s.ReadObject(ctx, efAuthCert)
+	if err != nil {
+		return nil, stepErr(StepReadAuthCert, err)
+	}
+	if !cfg.SkipTerminalCert {
+		s.Step(StepTerminalCert)
+		if len(cfg.TerminalCert) == 0 {
+			return nil, stepErr(StepTerminalCert, errors.New("no terminal certificate: the device is not activated"))
+		}
+		if err := s.TerminalCertificate(ctx, cfg.TerminalCert); err != nil {
+			return nil, stepErr(StepTerminalCert, err)
+		}
+	}
+	s.Step(StepVerifyB)
+	if err := s.SelectAID(ctx, aidCardFace); err != nil {
+		return nil, stepErr(StepVerifyB, err)
+	}
+	if err := s.Verify(ctx, efFaceVerifyB, verificationB, session.SecretVerificationB); err != nil {
+		return nil, stepErr(StepVerifyB, err)
+	}
+	s.Step(StepReadCardFace)
+	raw, err := s.ReadObject(ctx, efFaceRecord)
+	if err != nil {
+		return nil, stepErr(StepReadCardFace, err)
+	}
+	s.Step(StepCheckFace)
+	rec, err := card.ParseFaceRecord(raw)
+	if err != nil {
+		return nil, stepErr(StepCheckFace, err)
+	}
+	if cfg.FaceIssuer == nil {
+		return nil, stepErr(StepCheckFace, errors.New("no trusted card-face issuer key configured"))
+	}
+	if err := rec.Verify(cfg.FaceIssuer); err != nil {
+		return nil, stepErr(StepCheckFace, err)
+	}
+	s.Step(StepCardPresence)
+	sig, err := s.Sign(ctx, sigPKCS1AsIs, faceSigNoKeyP2, digestInfo(challenge))
+	if err != nil {
+		return nil, stepErr(StepCardPresence, err)
+	}
+	s.Step(StepStaffConfirm)
+	if cfg.Confirm != nil && !cfg.Confirm(rec.Photo) {
+		return nil, stepErr(StepStaffConfirm, fmt.Errorf("staff did not confirm the face photo"))
+	}
+	return &VisualEvidence{AuthCert: cert, FaceRecord: raw, CardSignature: sig, Face: rec}, nil
+}

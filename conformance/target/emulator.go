@@ -1,0 +1,106 @@
+package target
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/emulator/phone"
+	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/fixtures/devices"
+	"github.com/mynaconform/mynaconform/readers"
+)
+
+func init() { Register("emulator", openEmulator) }
+
+func openEmulator(opts Options) (Target, error) {
+	var profiles []phone.Profile
+	var err error
+	switch {
+	case opts.Generate > 0:
+		profiles = Generated(opts.Generate)
+	case opts.DevicesDir != "":
+		profiles, err = devices.LoadDir(os.DirFS(opts.DevicesDir))
+	default:
+		profiles, err = devices.Load()
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulator{}
+	for _, p := range profiles {
+		if keep(opts.Only, p.ID) {
+			e.Profiles = append(e.Profiles, p)
+		}
+	}
+	if len(e.Profiles) == 0 {
+		return nil, fmt.Errorf("emulator target: no device profile selected")
+	}
+	return e, nil
+}
+
+// Emulator runs every profile as a virtual phone with its own virtual cards.
+type Emulator struct{ Profiles []phone.Profile }
+
+func (e *Emulator) Name() string { return "emulator" }
+
+func (e *Emulator) Devices() ([]Device, error) {
+	out := make([]Device, 0, len(e.Profiles))
+	for _, p := range e.Profiles {
+		p := p
+		ph := phone.New(p, nil)
+		out = append(out, Device{
+			ID:       p.ID,
+			Info:     ph.Info(),
+			Platform: p.Platform,
+			Source:   p.Source,
+			BitRate:  p.BitRate,
+			Open: func(per *fixtures.Persona) (readers.Reader, func(), error) {
+				prof, err := per.CardProfile()
+				if err != nil {
+					return nil, nil, err
+				}
+				c, err := card.New(prof)
+				if err != nil {
+					return nil, nil, err
+				}
+				r := phone.New(p, c)
+				return r, func() { r.Close() }, nil
+			},
+		})
+	}
+	return out, nil
+}
+
+// Generated returns n synthetic profiles for scaling runs: a deterministic mix of extended-capable
+// Android handsets, short-only ones and iOS-like response caps.
+func Generated(n int) []phone.Profile {
+	out := make([]phone.Profile, n)
+	for i := range out {
+		p := phone.Profile{
+			ID:         fmt.Sprintf("gen-%04d", i),
+			Maker:      "Synthetic",
+			Model:      fmt.Sprintf("Gen %d", i),
+			OS:         "Android 14",
+			Platform:   "android",
+			NFC:        true,
+			ISODep:     true,
+			BitRate:    []int{106, 212, 424, 848}[i%4],
+			FSD:        256,
+			Timeout:    5 * time.Second,
+			Processing: phone.DefaultProcessing(),
+			Source:     "synthetic",
+		}
+		switch i % 3 {
+		case 0:
+			p.MaxTransceive = 65279
+		case 1:
+			p.MaxTransceive = 261
+		case 2:
+			p.Platform, p.OS, p.MaxTransceive, p.MaxResponse = "ios", "iOS 17", 65279, 1693
+		}
+		out[i] = p
+	}
+	return out
+}

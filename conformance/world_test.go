@@ -1,0 +1,160 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mynaconform/mynaconform/conformance/app"
+	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/emulator/onshi"
+	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/fixtures"
+)
+
+// Synthetic institution of the suite (医療機関コード is 10 digits).
+const (
+	institutionCode = "1312345678"
+	adminUser       = "admin"
+	adminPassword   = "Suite-Admin-2026"
+)
+
+// world is one process's emulated qualification system, on real HTTP over loopback, with its
+// clock injected so the 10-minute activation delay is waited out without sleeping.
+type world struct {
+	cfg    onshi.Config
+	clock  *onshi.FakeClock
+	srv    *onshi.Server
+	http   *httptest.Server
+	svc    *client.Client
+	admin  *client.Admin
+	pki    *fixtures.TestPKI
+	key    *rsa.PrivateKey // the handsets' terminal key (one per process: RSA key generation is slow)
+	dir    string
+	mu     sync.Mutex
+	passes map[string]string // user ID -> current password
+}
+
+func newWorld(ctx context.Context) (*world, error) {
+	pki, err := fixtures.PKI()
+	if err != nil {
+		return nil, err
+	}
+	// A tmpfs keeps the service's fsyncs cheap in the suite; durability is tested in onshi.
+	base := os.TempDir()
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		base = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(base, "mynaconform-onshi-")
+	if err != nil {
+		return nil, err
+	}
+	clock := onshi.NewFakeClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	cfg, err := onshi.WithFixtures(onshi.Config{
+		Institutions:       []onshi.InstitutionConfig{{Code: institutionCode, Name: "みらい訪問クリニック (synthetic)", AdminUser: adminUser, AdminPassword: adminPassword}},
+		Clock:              clock,
+		PasswordIterations: 1000, // the suite's accounts are synthetic; the default is for real use
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := onshi.Open(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, key: key, dir: dir, passes: map[string]string{}}
+	if w.cfg.ActivationDelay == 0 {
+		w.cfg.ActivationDelay = 10 * time.Minute
+	}
+	w.http = httptest.NewServer(srv)
+	w.svc = client.New(w.http.URL, nil)
+	if w.admin, err = w.svc.AdminLogin(ctx, institutionCode, adminUser, adminPassword); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("admin login: %w", err)
+	}
+	return w, nil
+}
+
+func (w *world) Close() {
+	if w.http != nil {
+		w.http.Close()
+	}
+	if w.srv != nil {
+		w.srv.Close()
+	}
+	os.RemoveAll(w.dir)
+}
+
+func (w *world) password(user string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.passes[user]
+}
+
+// setUpDevice is the terminal set-up of ACT-001 for one device: 訪問診療等機能 on, a 医療情報閲覧
+// and a 一般利用者 account each logged in to the terminal once (changing the initial password),
+// and one activation code with the device's memo. It returns the code.
+func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen string) (string, error) {
+	if err := w.admin.EnableHomeVisit(ctx); err != nil {
+		return "", fmt.Errorf("enable 訪問診療等機能: %w", err)
+	}
+	today := w.clock.Now().In(time.FixedZone("JST", 9*3600)).Format(time.DateOnly)
+	for _, acc := range []struct{ user, role, name string }{
+		{userMed, api.RoleMedical, "訪問　看護師"},
+		{userGen, api.RoleGeneral, "訪問　事務"},
+	} {
+		initial, final := "Init-"+acc.user+"-26", "Suite-"+acc.user+"-26"
+		if _, err := w.admin.CreateAccount(ctx, api.CreateAccountRequest{
+			Role: acc.role, UserID: acc.user, UserName: acc.name, UserNameKana: "ホウモン　スタッフ",
+			StartDate: today, Password: initial,
+		}); err != nil {
+			return "", fmt.Errorf("create account %s: %w", acc.role, err)
+		}
+		if _, err := w.svc.TerminalLogin(ctx, api.TerminalLoginRequest{
+			InstitutionCode: institutionCode, UserID: acc.user, Password: initial, NewPassword: final,
+		}); err != nil {
+			return "", fmt.Errorf("first terminal login of %s: %w", acc.role, err)
+		}
+		w.mu.Lock()
+		w.passes[acc.user] = final
+		w.mu.Unlock()
+	}
+	code, err := w.admin.IssueActivationCode(ctx, "端末 "+deviceID)
+	if err != nil {
+		return "", fmt.Errorf("issue activation code: %w", err)
+	}
+	if want := code.IssuedAt.Add(w.cfg.ActivationDelay); !code.UsableFrom.Equal(want) {
+		return "", fmt.Errorf("code usable from %v, want %v (issue + %v)", code.UsableFrom, want, w.cfg.ActivationDelay)
+	}
+	return code.Code, nil
+}
+
+func (w *world) newApp() *app.App {
+	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: &w.pki.FaceIssuerKey.PublicKey}
+}
+
+// checkTerminalCert verifies the activated device's terminal certificate against the terminal
+// CA (the key the card holds in EF 0016) and that it names the device.
+func (w *world) checkTerminalCert(a *app.App) error {
+	cv, err := card.ParseCV(a.Device.TerminalCert)
+	if err != nil {
+		return err
+	}
+	if err := cv.Verify(&w.pki.TerminalCAKey.PublicKey, w.clock.Now()); err != nil {
+		return err
+	}
+	if cv.CHR != a.Device.ID {
+		return fmt.Errorf("terminal certificate names %q, want the device %q", cv.CHR, a.Device.ID)
+	}
+	return nil
+}
