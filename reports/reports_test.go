@@ -3,7 +3,9 @@ package reports
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"image"
 	"image/png"
@@ -372,5 +374,75 @@ func TestSummary(t *testing.T) {
 	}
 	if !strings.Contains(s, "emulator: 4 devices; PIN ok 3, visual (目視) ok 2, both 2, neither 1") {
 		t.Errorf("summary line missing:\n%s", s)
+	}
+}
+
+// FuzzThumbnail feeds the JPEG 2000 decoder bytes as a card could return them: an error is
+// fine, a panic is not.
+func FuzzThumbnail(f *testing.F) {
+	photo := testPhoto(f)
+	f.Add(photo)
+	f.Add(photo[:len(photo)/3])
+	f.Add([]byte("\x00\x00\x00\x0cjP  \r\n\x87\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Thumbnail(b)
+		if err == nil {
+			if _, err := png.Decode(bytes.NewReader(p)); err != nil {
+				t.Fatalf("Thumbnail returned a broken PNG: %v", err)
+			}
+		}
+	})
+}
+
+func TestEmptyRun(t *testing.T) {
+	r := &Run{Target: "pcsc"}
+	md := render(t, WriteMarkdown, r)
+	if !strings.Contains(md, "- Devices: 0") {
+		t.Errorf("empty run:\n%s", md)
+	}
+	checkWellFormed(t, render(t, WriteHTML, r))
+	got, err := ReadJSON(strings.NewReader(render(t, WriteJSON, r)))
+	if err != nil || got.Devices == nil || len(got.Devices) != 0 {
+		t.Fatalf("empty run JSON: %+v, %v", got, err)
+	}
+	if WriteMarkdown(io.Discard, nil) == nil || WriteHTML(io.Discard, nil) == nil || WriteCSV(io.Discard, nil) == nil ||
+		WriteJSON(io.Discard, nil) == nil || Summary(io.Discard, nil) == nil || WriteAll(t.TempDir(), nil) == nil {
+		t.Fatal("a nil run must be an error")
+	}
+}
+
+// TestThumbnailRefusesAllocationBombs: header fields the decoder would size allocations by are
+// checked first (an out-of-range code-block exponent made it allocate terabytes; see
+// testdata/fuzz/FuzzThumbnail).
+func TestThumbnailRefusesAllocationBombs(t *testing.T) {
+	photo := testPhoto(t)
+	cs, err := codestreamOf(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := len(photo) - len(cs) // codestream position in the file
+	find := func(marker []byte) int {
+		i := bytes.Index(cs, marker)
+		if i < 0 {
+			t.Fatalf("marker % X not in the test photo", marker)
+		}
+		return off + i
+	}
+	siz, cod := find([]byte{0xFF, 0x51}), find([]byte{0xFF, 0x52})
+	for name, patch := range map[string]func(b []byte){
+		"code-block width exponent": func(b []byte) { b[cod+4+5+1] = 0xFF },
+		"code-block area":           func(b []byte) { b[cod+4+5+1], b[cod+4+5+2] = 6, 6 },
+		"decomposition levels":      func(b []byte) { b[cod+4+5] = 200 },
+		"quality layers":            func(b []byte) { b[cod+4+2], b[cod+4+3] = 0xFF, 0xFF },
+		"image width":               func(b []byte) { binary.BigEndian.PutUint32(b[siz+6:], 1<<30) },
+		"tile width zero":           func(b []byte) { binary.BigEndian.PutUint32(b[siz+6+16:], 0) },
+		"components":                func(b []byte) { binary.BigEndian.PutUint16(b[siz+6+32:], 300) },
+		"box length":                func(b []byte) { binary.BigEndian.PutUint32(b[off-8:], 0xFFFFFFF0) },
+	} {
+		b := bytes.Clone(photo)
+		patch(b)
+		if _, err := Thumbnail(b); !errors.Is(err, errCodestream) {
+			t.Errorf("%s: %v, want the header refused", name, err)
+		}
 	}
 }

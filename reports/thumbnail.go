@@ -18,7 +18,7 @@ import (
 // about 8 KB), so anything far larger is not a card photo and is not decoded.
 const (
 	maxPhotoBytes = 1 << 20
-	maxPhotoSide  = 4096
+	maxPhotoSide  = 1024
 	// ThumbHeight is the height in pixels of the face-photo thumbnail on the HTML page.
 	ThumbHeight = 120
 )
@@ -26,7 +26,9 @@ const (
 // Thumbnail decodes a face photo (JPEG 2000, JP2 or raw codestream, as in DF27 of the card-face
 // record) and returns it as a greyscale PNG scaled to ThumbHeight pixels high: the monochrome
 // picture the staff compare with the patient in the visual mode. Malformed input gives an
-// error, never a panic.
+// error, never a panic: the codestream's header is checked before the decoder sees it (see
+// checkCodestream), and the decoder runs under recover. Only the codestream is decoded; JP2
+// colour boxes are ignored, as the chip photo is greyscale.
 func Thumbnail(photo []byte) (pngData []byte, err error) {
 	if len(photo) == 0 {
 		return nil, errors.New("reports: no face photo")
@@ -41,14 +43,14 @@ func Thumbnail(photo []byte) (pngData []byte, err error) {
 			pngData, err = nil, fmt.Errorf("reports: face photo undecodable (decoder panic: %v)", p)
 		}
 	}()
-	cfg, err := jpeg2000.DecodeConfig(bytes.NewReader(photo))
+	cs, err := codestreamOf(photo)
 	if err != nil {
-		return nil, fmt.Errorf("reports: face photo: %w", err)
+		return nil, err
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPhotoSide || cfg.Height > maxPhotoSide {
-		return nil, fmt.Errorf("reports: face photo of %dx%d pixels out of range", cfg.Width, cfg.Height)
+	if err := checkCodestream(cs); err != nil {
+		return nil, err
 	}
-	img, err := jpeg2000.Decode(bytes.NewReader(photo))
+	img, err := jpeg2000.Decode(bytes.NewReader(cs))
 	if err != nil {
 		return nil, fmt.Errorf("reports: face photo: %w", err)
 	}
