@@ -107,6 +107,9 @@ type Reader struct {
 	card   *scard.Card
 	atr    []byte
 	broken chan struct{} // non-nil while an abandoned call may still be running; closed when it ends
+	// connecting cancels a Connect waiting for a card (nil when none); that Connect owns sc
+	// if Close runs meanwhile.
+	connecting context.CancelFunc
 }
 
 var _ readers.Reader = (*Reader)(nil)
@@ -161,40 +164,73 @@ func (r *Reader) deadline(ctx context.Context) (context.Context, context.CancelF
 }
 
 // Connect waits until a card is present (until the context deadline, or the Reader's timeout)
-// and connects to it in shared mode with T=0 or T=1.
+// and connects to it in shared mode with T=0 or T=1. On a Reader whose card was removed since,
+// it drops the dead handle and connects again. Close ends a waiting Connect.
 func (r *Reader) Connect(ctx context.Context) error {
 	ctx, cancel := r.deadline(ctx)
 	defer cancel()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.broken != nil {
+		r.mu.Unlock()
 		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: hintBroken}
 	}
 	if r.card != nil {
-		return nil
+		if _, err := r.card.Status(); err == nil {
+			r.mu.Unlock()
+			return nil
+		}
+		_ = r.card.Disconnect(scard.LeaveCard) // removed or reset: start over
+		r.card, r.atr = nil, nil
 	}
 	if err := ctx.Err(); err != nil {
+		r.mu.Unlock()
 		return &readers.TransportError{Reader: r.name, Op: "connect", Err: fmt.Errorf("%w: %w", readers.ErrNoCard, err)}
 	}
 	if r.sc == nil {
 		sc, err := scard.EstablishContext()
 		if err != nil {
+			r.mu.Unlock()
 			return r.transportErr("connect", err)
 		}
 		r.sc = sc
 	}
-	if err := r.waitCard(ctx); err != nil {
-		return err
-	}
-	card, err := r.sc.Connect(r.name, scard.ShareShared, scard.ProtocolAny)
-	if err != nil {
-		return r.transportErr("connect", err)
+	sc := r.sc
+	r.connecting = cancel
+	r.mu.Unlock()
+
+	// Wait and connect without the lock, so that Info and Close stay responsive.
+	err := r.waitCard(ctx, sc)
+	var card *scard.Card
+	if err == nil {
+		card, err = sc.Connect(r.name, scard.ShareShared, scard.ProtocolAny)
+		if err != nil {
+			err = r.transportErr("connect", err)
+		}
 	}
 	// ebfe/scard panics in Transmit on any other protocol.
-	if p := card.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
-		_ = card.Disconnect(scard.LeaveCard)
-		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected,
-			Hint: fmt.Sprintf("the reader negotiated protocol %d; only T=0 and T=1 are supported", p)}
+	if err == nil {
+		if p := card.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
+			err = &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected,
+				Hint: fmt.Sprintf("the reader negotiated protocol %d; only T=0 and T=1 are supported", p)}
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.connecting = nil
+	if r.sc != sc {
+		// Closed meanwhile: Close left the context to us.
+		if card != nil {
+			_ = card.Disconnect(scard.LeaveCard)
+		}
+		_ = sc.Release()
+		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: "closed while connecting"}
+	}
+	if err != nil {
+		if card != nil {
+			_ = card.Disconnect(scard.LeaveCard)
+		}
+		return err
 	}
 	r.card = card
 	if st, err := card.Status(); err == nil {
@@ -204,10 +240,10 @@ func (r *Reader) Connect(ctx context.Context) error {
 }
 
 // waitCard blocks until the reader reports a card, or ctx is done (ErrNoCard).
-func (r *Reader) waitCard(ctx context.Context) error {
+func (r *Reader) waitCard(ctx context.Context, sc *scard.Context) error {
 	states := []scard.ReaderState{{Reader: r.name, CurrentState: scard.StateUnaware}}
 	for {
-		err := statusChange(ctx, r.sc, states, time.Hour)
+		err := statusChange(ctx, sc, states, time.Hour)
 		if ctx.Err() != nil {
 			return &readers.TransportError{Reader: r.name, Op: "connect",
 				Err: fmt.Errorf("%w: %w", readers.ErrNoCard, ctx.Err()), Hint: hintNoCard}
@@ -351,6 +387,10 @@ func (r *Reader) Close() error {
 	defer r.mu.Unlock()
 	card, sc, broken := r.card, r.sc, r.broken
 	r.card, r.sc, r.broken, r.atr = nil, nil, nil, nil
+	if r.connecting != nil {
+		r.connecting() // the waiting Connect wakes up, sees the Reader closed and releases sc
+		return nil
+	}
 	if broken != nil {
 		// The context is locked by the hung SCardTransmit (pcsclite holds the context mutex
 		// for the whole call): clean up when it returns, without blocking the caller.

@@ -190,6 +190,28 @@ func TestConnectWaitsForCard(t *testing.T) {
 	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
 }
 
+// TestCloseEndsConnect: Close wakes a Connect that waits for a card.
+func TestCloseEndsConnect(t *testing.T) {
+	need(t)
+	r, err := pcsc.Open(stack.ReaderName(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Connect(testCtx(t)) }()
+	// Close may run before Connect starts waiting; then Connect runs on a closed Reader and
+	// waits for its own deadline, so keep closing until it returns.
+	for {
+		r.Close()
+		select {
+		case err := <-done:
+			wantTransport(t, err, readers.ErrNotConnected, readers.ErrNoCard)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // TestShortResponses: a 1-byte answer, and a card killed mid-APDU (hil.md: SCardTransmit may
 // then succeed with 0 bytes), are typed failures, never responses.
 func TestShortResponses(t *testing.T) {
@@ -324,7 +346,7 @@ func TestCardRemoval(t *testing.T) {
 	insert(t, c, 0)
 	_, err = r.Transmit(testCtx(t), []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00})
 	wantTransport(t, err, readers.ErrCardRemoved, readers.ErrNoCard)
-	r.Close()
+	// Connect on the stale handle connects again, without Close.
 	if err := r.Connect(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
