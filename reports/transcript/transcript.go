@@ -122,9 +122,6 @@ func check(f *File) error {
 		return fmt.Errorf("transcript: unsupported version %d (want %d)", f.Version, Version)
 	}
 	for i, ex := range f.Exchanges {
-		if len(ex.Command) < 4 {
-			return fmt.Errorf("transcript: exchange %d: command of %d bytes is shorter than a header", i+1, len(ex.Command))
-		}
 		if ex.Elapsed < 0 {
 			return fmt.Errorf("transcript: exchange %d: negative elapsed time", i+1)
 		}

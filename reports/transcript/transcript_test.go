@@ -170,12 +170,11 @@ func TestReadRejects(t *testing.T) {
 		"empty":          {},
 		"truncated":      good[:len(good)-3],
 		"trailing data":  append(bytes.Clone(good), 0x00),
-		"unknown field":  mustHex(t, "A2 01 01 18 63 00"),             // {1: 1, 99: 0}
-		"duplicate key":  mustHex(t, "A2 01 01 01 01"),                // {1: 1, 1: 1}
-		"indefinite map": mustHex(t, "BF 01 01 FF"),                   // {_ 1: 1}
-		"tag":            mustHex(t, "C1 A1 01 01"),                   // 1({1: 1})
-		"wrong version":  mustHex(t, "A1 01 02"),                      // {1: 2}
-		"short command":  mustHex(t, "A2 01 01 06 81 A1 02 42 00 A4"), // {1: 1, 6: [{2: h'00A4'}]}
+		"unknown field":  mustHex(t, "A2 01 01 18 63 00"), // {1: 1, 99: 0}
+		"duplicate key":  mustHex(t, "A2 01 01 01 01"),    // {1: 1, 1: 1}
+		"indefinite map": mustHex(t, "BF 01 01 FF"),       // {_ 1: 1}
+		"tag":            mustHex(t, "C1 A1 01 01"),       // 1({1: 1})
+		"wrong version":  mustHex(t, "A1 01 02"),          // {1: 2}
 		"unmasked":       unmasked,
 		"deep nesting":   bytes.Repeat([]byte{0x81}, 100),
 		"string as key":  mustHex(t, "A1 67 76 65 72 73 69 6F 6E 01"), // {"version": 1}
@@ -186,6 +185,15 @@ func TestReadRejects(t *testing.T) {
 	}
 	if _, err := Read(bytes.NewReader(mustHex(t, "A1 01 01"))); err != nil {
 		t.Errorf("Read of a minimal file {1: 1}: %v", err)
+	}
+	// A malformed command a robustness spec sent is evidence too: kept and printed.
+	f, err := Read(bytes.NewReader(mustHex(t, "A2 01 01 06 81 A2 02 42 00 A4 03 42 67 00"))) // {1: 1, 6: [{2: h'00A4', 3: h'6700'}]}
+	if err != nil {
+		t.Fatalf("Read of a 2-byte command: %v", err)
+	}
+	var b bytes.Buffer
+	if err := Print(&b, f); err != nil || !strings.Contains(b.String(), "malformed command") || !strings.Contains(b.String(), "67 00  (wrong length)") {
+		t.Errorf("Print of a 2-byte command: %v\n%s", err, b.String())
 	}
 }
 
