@@ -1,12 +1,14 @@
 package card
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/mynaconform/mynaconform/readers/tlv"
 )
@@ -55,7 +57,46 @@ func withFiller(b []byte) []byte {
 
 func sign256(key *rsa.PrivateKey, msg []byte) ([]byte, error) {
 	h := sha256.Sum256(msg)
-	return rsa.SignPKCS1v15(nil, key, crypto.SHA256, h[:])
+	return issuerSign(key, crypto.SHA256, h[:])
+}
+
+// issuerSigs memoizes the issuer's signatures over card records. A real card's records are
+// signed once, at issuance; here every Card built from the same Profile would sign them again
+// (four RSA-2048 signatures, most of the cost of New). PKCS#1 v1.5 is deterministic, so a cached
+// signature is byte-for-byte the one a fresh signing gives.
+var issuerSigs struct {
+	sync.Mutex
+	m map[[sha256.Size]byte][]byte
+}
+
+// issuerSigsMax bounds the cache; past it the cache starts again (records of ~maxIssuerSigs/5
+// distinct cards).
+const issuerSigsMax = 4096
+
+func issuerSign(key *rsa.PrivateKey, hash crypto.Hash, digest []byte) ([]byte, error) {
+	k := sha256.New()
+	k.Write(key.N.Bytes())
+	k.Write([]byte{byte(hash)})
+	k.Write(digest)
+	var id [sha256.Size]byte
+	k.Sum(id[:0])
+	issuerSigs.Lock()
+	sig, ok := issuerSigs.m[id]
+	issuerSigs.Unlock()
+	if ok {
+		return bytes.Clone(sig), nil
+	}
+	sig, err := rsa.SignPKCS1v15(nil, key, hash, digest)
+	if err != nil {
+		return nil, err
+	}
+	issuerSigs.Lock()
+	if issuerSigs.m == nil || len(issuerSigs.m) >= issuerSigsMax {
+		issuerSigs.m = make(map[[sha256.Size]byte][]byte)
+	}
+	issuerSigs.m[id] = bytes.Clone(sig)
+	issuerSigs.Unlock()
+	return sig, nil
 }
 
 // checkProfile validates the card-face data and the PIN formats. Messages never carry a PIN
@@ -278,7 +319,7 @@ func buildFaceRecord(p *Profile, sex, cardPub []byte) ([]byte, error) {
 	}
 	end := func(i int) int { return starts[i+1] }
 	seg := [3][]byte{rec[starts[0]:end(2)], rec[starts[3]:end(4)], rec[starts[5]:end(5)]}
-	sig, err := rsa.SignPKCS1v15(nil, p.FaceIssuer, 0, faceSegmentsDigestInfo(seg))
+	sig, err := issuerSign(p.FaceIssuer, 0, faceSegmentsDigestInfo(seg))
 	if err != nil {
 		return nil, err
 	}
