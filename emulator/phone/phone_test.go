@@ -485,3 +485,28 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveInsert(t *testing.T) {
+	_, c := persona(t, "adult")
+	p := android("test-remove-now", 261)
+	p.Build = "build 1"
+	ph := New(p, c)
+	if info := ph.Info(); info.OS != "Android 14 (build 1)" || info.Kind != readers.KindPhone || ph.Profile().ID != p.ID {
+		t.Errorf("Info %+v", info)
+	}
+	if err := ph.Connect(bg); err != nil {
+		t.Fatal(err)
+	}
+	ph.Remove()
+	transportErr(t, ph.Reset(bg, true), readers.ErrCardRemoved)
+	_, err := ph.Transmit(bg, []byte{0x00, 0xA4, 0x04, 0x0C, 0x01, 0x01})
+	transportErr(t, err, readers.ErrCardRemoved)
+	transportErr(t, ph.Connect(bg), readers.ErrNoCard)
+	ph.Insert()
+	if err := ph.Connect(bg); err != nil {
+		t.Fatal(err)
+	}
+	if err := ph.Reset(bg, true); err != nil {
+		t.Fatal(err)
+	}
+}
