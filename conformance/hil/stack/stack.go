@@ -25,12 +25,6 @@ const (
 	Port1 = 35964 // "Virtual PCD 00 01"
 )
 
-// Reader names pcscd gives the two vpcd slots.
-const (
-	Reader0 = "Virtual PCD 00 00"
-	Reader1 = "Virtual PCD 00 01"
-)
-
 // Paths the stack needs (Debian packages pcscd and vsmartcard-vpcd).
 const (
 	vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -66,6 +60,9 @@ type Stack struct {
 	werr  error
 	out   *tail
 	debug bool
+	want  int    // slots asked for (WithSlots)
+	slots int    // slots listening
+	conf  string // generated reader.conf.d (WithSlots > 2), removed by Stop
 
 	stopOnce sync.Once
 	stopErr  error
@@ -80,15 +77,28 @@ func WithAPDULog(w io.Writer) Option {
 	return func(s *Stack) { s.debug = true; s.out.w = w }
 }
 
+// WithSlots asks for n vpcd slots (default 2, the Debian configuration). More than two need a
+// pcscd of our own with a generated configuration: one reader.conf entry per pair of slots,
+// each with its own copy of libifdvpcd.so (hil.md: sharing one .so across entries is broken).
+// Slot i listens on port 35963+i; see ReaderName. With a pcscd started by someone else, Slots
+// reports what it offers.
+func WithSlots(n int) Option { return func(s *Stack) { s.want = n } }
+
+// Slots is the number of consecutive vpcd slots listening from Port0.
+func (s *Stack) Slots() int { return s.slots }
+
 // Start takes the machine-wide lock (waiting for other users until ctx is done), then reuses a
 // running pcscd or starts one, and returns once vpcd listens on Port0.
 func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
-	s := &Stack{out: &tail{}}
+	s := &Stack{out: &tail{}, want: 2}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.want < 1 || s.want > 64 {
+		return nil, fmt.Errorf("stack: %d slots: want 1 to 64", s.want)
 	}
 	lock, err := acquire(ctx, filepath.Join(os.TempDir(), lockName))
 	if err != nil {
@@ -100,13 +110,73 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 			s.release()
 			return nil, fmt.Errorf("pcscd (pid %d, not started by us) runs without vpcd on port %d: %w", pid, Port0, err)
 		}
+		s.slots = countSlots()
 		return s, nil
 	}
+	if s.want > 2 {
+		if err := s.writeConf(); err != nil {
+			s.release()
+			return nil, err
+		}
+	}
 	if err := s.startPcscd(ctx); err != nil {
+		s.removeConf()
 		s.release()
 		return nil, err
 	}
 	return s, nil
+}
+
+// countSlots counts the vpcd ports listening from Port0 on.
+func countSlots() int {
+	n := 0
+	for Listening(Port0 + n) {
+		n++
+	}
+	return n
+}
+
+// writeConf generates a reader.conf.d for s.want slots: pair k is FRIENDLYNAME "Virtual PCD"
+// (k = 0, as Debian's) or "Virtual PCD k", on CHANNELID 35963+2k, with its own driver copy.
+func (s *Stack) writeConf() error {
+	drv, err := os.ReadFile(vpcdDriver)
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "mynaconform-pcscd-")
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	s.conf = dir
+	conf, lib := filepath.Join(dir, "reader.conf.d"), filepath.Join(dir, "lib")
+	for _, d := range []string{conf, lib} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+	}
+	for k := 0; 2*k < s.want; k++ {
+		so := filepath.Join(lib, fmt.Sprintf("libifdvpcd%d.so", k))
+		if err := os.WriteFile(so, drv, 0o755); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		name := "Virtual PCD"
+		if k > 0 {
+			name = fmt.Sprintf("Virtual PCD %d", k)
+		}
+		port := Port0 + 2*k
+		entry := fmt.Sprintf("FRIENDLYNAME \"%s\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n", name, port, so, port)
+		if err := os.WriteFile(filepath.Join(conf, fmt.Sprintf("vpcd%d", k)), []byte(entry), 0o644); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) removeConf() {
+	if s.conf != "" {
+		_ = os.RemoveAll(s.conf)
+		s.conf = ""
+	}
 }
 
 func (s *Stack) startPcscd(ctx context.Context) error {
@@ -118,6 +188,9 @@ func (s *Stack) startPcscd(ctx context.Context) error {
 	if s.debug {
 		args = []string{"--foreground", "-d", "-a"}
 	}
+	if s.conf != "" {
+		args = append(args, "--config", filepath.Join(s.conf, "reader.conf.d"))
+	}
 	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	// If this process dies without Stop, pcscd goes with it.
@@ -128,10 +201,16 @@ func (s *Stack) startPcscd(ctx context.Context) error {
 	s.cmd = cmd
 	s.done = make(chan struct{})
 	go func() { s.werr = cmd.Wait(); close(s.done) }()
-	if err := waitListening(ctx, Port0, s.done); err != nil {
-		s.stopPcscd()
-		return fmt.Errorf("pcscd did not bring vpcd up on port %d: %w; pcscd said: %s", Port0, err, s.out.String())
+	// The last slot's port is the last one vpcd opens.
+	last := Port0 + max(s.want, 2) - 1
+	if s.conf != "" {
+		last = Port0 + 2*((s.want+1)/2) - 1
 	}
+	if err := waitListening(ctx, last, s.done); err != nil {
+		s.stopPcscd()
+		return fmt.Errorf("pcscd did not bring vpcd up on port %d: %w; pcscd said: %s", last, err, s.out.String())
+	}
+	s.slots = countSlots()
 	return nil
 }
 
@@ -164,6 +243,7 @@ func (s *Stack) Stop() error {
 		if s.cmd != nil {
 			s.stopErr = s.stopPcscd()
 		}
+		s.removeConf()
 		s.release()
 	})
 	return s.stopErr

@@ -8,6 +8,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mynaconform/mynaconform/conformance/hil/testcard"
+	"github.com/mynaconform/mynaconform/readers/pcsc"
 )
 
 func TestStartStop(t *testing.T) {
@@ -59,5 +62,52 @@ func TestStartStop(t *testing.T) {
 	}
 	if err := s3.Stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSixSlots: six cards at once on a pcscd of our own with a generated configuration.
+func TestSixSlots(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, WithSlots(6))
+	if errors.Is(err, ErrUnavailable) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if !s.Owned() {
+		t.Skipf("pcscd started by someone else offers %d slots; not reconfiguring it", s.Slots())
+	}
+	if s.Slots() != 6 {
+		t.Fatalf("%d slots listening, want 6", s.Slots())
+	}
+	for slot := range 6 {
+		atr := []byte{0x3B, 0x80, 0x80, 0x01, byte(slot)}
+		remove := Insert(testcard.New(atr), slot)
+		defer remove()
+	}
+	for slot := range 6 {
+		if err := WaitPresent(ctx, slot, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for slot := range 6 {
+		r, err := pcsc.Open(ReaderName(slot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if atr := r.ATR(); len(atr) != 5 || atr[4] != byte(slot) {
+			t.Fatalf("slot %d answers ATR % X: another slot's card", slot, atr)
+		}
+		resp, err := r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00})
+		if err != nil || len(resp) != 2 || resp[0] != 0x90 {
+			t.Fatalf("slot %d: % X, %v", slot, resp, err)
+		}
+		r.Close()
 	}
 }
