@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/conformance/hil/testcard"
+	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/pcsc"
 )
 
@@ -37,6 +38,18 @@ func TestStartStop(t *testing.T) {
 	if !s.Owned() {
 		t.Log("reusing a pcscd started by someone else; not checking Stop")
 		return
+	}
+	// Without pcscd (stopped while we hold the lock), the PC/SC backend says so, with a hint.
+	if err := s.stopPcscd(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pcsc.Open(ReaderName(0))
+	var te *readers.TransportError
+	if !errors.As(err, &te) || !errors.Is(err, readers.ErrNoService) || te.Hint == "" {
+		t.Fatalf("Open without pcscd: %v", err)
+	}
+	if err := s.startPcscd(ctx); err != nil {
+		t.Fatal(err)
 	}
 	pid := s.PID()
 	if err := s.Restart(ctx); err != nil {
