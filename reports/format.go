@@ -84,10 +84,7 @@ func maxTransceive(d DeviceResult) string {
 }
 
 // oneLine folds a text to a single line: reasons are table cells.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return s
-}
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // failure is "VIS-002 terminal certificate (80 A2): transceive length exceeds ..." for a mode
 // that did not pass.
