@@ -104,13 +104,13 @@ func (ph *Phone) APDUs() int {
 func (ph *Phone) SetStep(step string) {
 	ph.step = step
 	if ph.removeStep != "" && step == ph.removeStep {
-		ph.removeLocked()
+		ph.removeCard()
 	}
 }
 
 // Remove takes the card out of the field now (field loss: the card powers off).
 func (ph *Phone) Remove() {
-	ph.removeLocked()
+	ph.removeCard()
 }
 
 // Insert puts the card back into the field; Connect must be called again. Removal faults that
@@ -119,7 +119,7 @@ func (ph *Phone) Insert() {
 	ph.removed = false
 }
 
-func (ph *Phone) removeLocked() {
+func (ph *Phone) removeCard() {
 	if ph.connected {
 		ph.card.PowerOff()
 	}
@@ -127,8 +127,8 @@ func (ph *Phone) removeLocked() {
 	ph.connected = false
 }
 
-// dropLocked ends the link after a lost tag or a timeout: the card sees a field loss.
-func (ph *Phone) dropLocked() {
+// dropLink ends the link after a lost tag or a timeout: the card sees a field loss.
+func (ph *Phone) dropLink() {
 	ph.card.PowerOff()
 	ph.connected = false
 }
@@ -167,7 +167,7 @@ func (ph *Phone) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	if ph.removeAfter > 0 && ph.apdus >= ph.removeAfter && !ph.removed && ph.connected {
 		ph.removeAfter = 0 // fires once
-		ph.removeLocked()
+		ph.removeCard()
 		return nil, ph.fail("transmit", readers.ErrCardRemoved, "the card left the field; tap it again")
 	}
 	if ph.removed {
@@ -194,13 +194,13 @@ func (ph *Phone) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	t := airTime(len(cmd), len(resp), ph.payload, ph.charPS) + ph.p.Processing.of(cmd, resp) + ph.latency
 	if ph.p.MaxResponse > 0 && len(resp) > ph.p.MaxResponse {
 		ph.elapsed += t
-		ph.dropLocked()
+		ph.dropLink()
 		return nil, ph.fail("transmit", readers.ErrTagLost,
 			fmt.Sprintf("response of %d bytes exceeds this handset's %d-byte cap; read in smaller pieces", len(resp), ph.p.MaxResponse))
 	}
 	if ph.p.Timeout > 0 && t > ph.p.Timeout {
 		ph.elapsed += ph.p.Timeout
-		ph.dropLocked()
+		ph.dropLink()
 		return nil, ph.fail("transmit", readers.ErrTimeout,
 			fmt.Sprintf("modelled %v exceeds the %v transceive timeout", t.Round(time.Microsecond), ph.p.Timeout))
 	}
