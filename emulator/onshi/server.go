@@ -279,7 +279,7 @@ func (s *Server) newSession(se *session) api.Token {
 	s.sessMu.Lock()
 	s.sessions[secretHash(tok)] = se
 	s.sessMu.Unlock()
-	return api.Token{Token: tok, ExpiresAt: se.last.Add(s.cfg.SessionIdle)}
+	return api.Token{Token: tok, ExpiresAt: se.last.Add(s.cfg.SessionIdle).UTC()}
 }
 
 // auth finds the session of the request and refreshes its idle timer.
