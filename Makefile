@@ -3,7 +3,7 @@ GO      ?= go
 OUT     ?= reports/out
 FUZZTIME ?= 20s
 
-.PHONY: run test bench hil deps fuzz vet fixtures
+.PHONY: run test bench hil deps fuzz vet fixtures scale
 
 ## run: the conformance suite on the emulator target, every device profile; writes $(OUT)/
 run: deps
@@ -35,6 +35,10 @@ hil:
 ## deps: Go modules (the only downloads; nothing is fetched at run time)
 deps:
 	@$(GO) mod download
+
+## scale: wall time of the suite for 10, 100, 1000 generated profiles, serial and ginkgo -p
+scale:
+	bash conformance/scale.sh
 
 ## fixtures: regenerate the deterministic test PKI, photos and images from the seed
 fixtures:
