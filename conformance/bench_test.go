@@ -74,4 +74,3 @@ func BenchmarkDevicePath(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/device")
 }
-

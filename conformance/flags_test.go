@@ -36,6 +36,7 @@ func targetOptions() target.Options {
 
 var (
 	devsOnce sync.Once
+	tgt      target.Target
 	devs     []target.Device
 	devsErr  error
 )
@@ -49,12 +50,11 @@ func suiteDevices() ([]target.Device, error) {
 			devsErr = fmt.Errorf("-verdicts must be expect, strict or record, not %q", *flagVerdicts)
 			return
 		}
-		t, err := target.Open(*flagTarget, targetOptions())
-		if err != nil {
-			devsErr = err
+		tgt, devsErr = target.Open(*flagTarget, targetOptions())
+		if devsErr != nil {
 			return
 		}
-		devs, devsErr = t.Devices()
+		devs, devsErr = tgt.Devices()
 	})
 	return devs, devsErr
 }

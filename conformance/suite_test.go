@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,6 +43,9 @@ var w *world
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	_, err := suiteDevices()
+	if c, ok := tgt.(io.Closer); ok {
+		DeferCleanup(c.Close) // e.g. the pcsc target's pcscd
+	}
 	Expect(err).NotTo(HaveOccurred(), "opening the target")
 	if *flagVerdicts == "expect" {
 		_, err := expectations()
