@@ -1,0 +1,132 @@
+package onshi
+
+import (
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+)
+
+func TestStorePragmasAndMigrations(t *testing.T) {
+	dir := t.TempDir()
+	for _, want := range []struct {
+		sync string
+		code int
+	}{{"FULL", 2}, {"NORMAL", 1}} {
+		st, err := openStore(dir, want.sync, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		var level, version int
+		if err := st.w.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.w.QueryRow(`PRAGMA synchronous`).Scan(&level); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.w.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" || level != want.code || version != len(migrations) {
+			t.Errorf("%s: journal %q, synchronous %d, schema %d", want.sync, mode, level, version)
+		}
+		// Readers cannot write.
+		if _, err := st.r.Exec(`INSERT INTO enrollments VALUES('x','y',0)`); err == nil {
+			t.Error("reader connection wrote")
+		}
+		st.Close()
+	}
+	// A database from a newer binary is refused.
+	st, _ := openStore(dir, "FULL", 8)
+	st.w.Exec(`INSERT INTO schema_migrations VALUES(99, 0)`)
+	st.Close()
+	if _, err := openStore(dir, "FULL", 8); err == nil {
+		t.Fatal("newer schema accepted")
+	}
+}
+
+// A refused write leaves nothing behind, a kept refusal keeps its writes, and both are audited;
+// writes of other requests in the same group commit are not affected.
+func TestGroupCommitSavepoints(t *testing.T) {
+	st, err := openStore(t.TempDir(), "FULL", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ins := func(h string) func(*sql.Tx, *auditRec) error {
+		return func(tx *sql.Tx, _ *auditRec) error {
+			_, err := tx.Exec(`INSERT INTO enrollments VALUES(?, 'p', 0)`, h)
+			return err
+		}
+	}
+	refused := api.New(api.CodePersonUnknown, "")
+	ops := []*writeOp{
+		{apply: ins("ok1"), audit: auditRec{action: "a"}},
+		{apply: func(tx *sql.Tx, a *auditRec) error { ins("gone")(tx, a); return refused }, audit: auditRec{action: "b"}},
+		{apply: func(tx *sql.Tx, a *auditRec) error { ins("kept")(tx, a); return keep(refused) }, audit: auditRec{action: "c"}},
+		{apply: ins("ok1"), audit: auditRec{action: "d"}}, // primary key clash: an internal error
+	}
+	errs := make(chan error, len(ops))
+	for _, op := range ops {
+		op.at = time.Unix(0, 0)
+		go func() { errs <- st.write(op) }()
+	}
+	var nRefused, nInternal int
+	for range ops {
+		err := <-errs
+		var ae *api.Error
+		switch {
+		case errors.As(err, &ae):
+			nRefused++
+		case err != nil:
+			nInternal++
+		}
+	}
+	if nRefused != 2 || nInternal != 1 {
+		t.Fatalf("refused %d, internal %d", nRefused, nInternal)
+	}
+	rows := map[string]bool{}
+	r, _ := st.r.Query(`SELECT cert_sha256 FROM enrollments`)
+	for r.Next() {
+		var h string
+		r.Scan(&h)
+		rows[h] = true
+	}
+	r.Close()
+	if !rows["ok1"] || rows["gone"] || !rows["kept"] || len(rows) != 2 {
+		t.Fatalf("rows: %v", rows)
+	}
+	var audited int
+	st.r.QueryRow(`SELECT COUNT(*) FROM audit WHERE outcome = 'refused'`).Scan(&audited)
+	if audited != 3 {
+		t.Fatalf("refusals audited: %d", audited)
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	h, err := hashPassword("Secret123", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := hashPassword("Secret123", 1000)
+	if h == h2 {
+		t.Fatal("no salt")
+	}
+	for pw, want := range map[string]bool{"Secret123": true, "Secret124": false, "": false} {
+		if ok, err := checkPassword(h, pw); err != nil || ok != want {
+			t.Errorf("%q: %t %v", pw, ok, err)
+		}
+	}
+	for _, bad := range []string{"", "md5$1$x$y", "pbkdf2-sha256$x$AA$AA", "pbkdf2-sha256$10$!!$AA"} {
+		if _, err := checkPassword(bad, "x"); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	c := newActivationCode()
+	if len(c) != 19 || normalizeActivationCode(" "+c[:4]+c[5:9]+"-"+c[10:]) != c {
+		t.Fatalf("code %q", c)
+	}
+}
