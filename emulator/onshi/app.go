@@ -183,7 +183,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) (int, any, err
 		return 0, nil, err
 	}
 	tok := s.newSession(&session{institution: req.InstitutionCode, userID: req.UserID, role: role, deviceID: deviceID})
-	return http.StatusCreated, api.ActivateResponse{DeviceID: deviceID, DeviceCredential: cred, TerminalCertificate: cert, Session: tok}, nil
+	return http.StatusCreated, api.ActivateResponse{DeviceID: deviceID, DeviceCredential: cred, TerminalCertificate: cert, Session: tok, Role: role}, nil
 }
 
 func parseTerminalKey(der []byte) (*rsa.PublicKey, error) {

@@ -147,6 +147,9 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 		return 0, nil, s.refuse(a, api.New(api.CodePersonNotEnrolled, ""))
 	}
 	p := s.people[personID]
+	if p == nil { // enrolled in the database to a record no longer configured
+		return 0, nil, s.refuse(a, api.New(api.CodePersonUnknown, ""))
+	}
 	if face != nil {
 		// The face record must describe the person the auth certificate identifies.
 		if face.BirthDate != compactDate(p.BirthDate) || face.Sex != p.Sex {

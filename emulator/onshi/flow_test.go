@@ -18,6 +18,9 @@ func TestPathPINModeAndLookup(t *testing.T) {
 	if err := cv.Verify(&pki(t).TerminalCAKey.PublicKey, e.clock.Now()); err != nil || cv.CHR != act.DeviceID {
 		t.Fatalf("terminal certificate: %v, CHR %q want %q", err, cv.CHR, act.DeviceID)
 	}
+	if act.Role != api.RoleMedical || s.Role != api.RoleMedical {
+		t.Fatalf("role %q / %q", act.Role, s.Role)
+	}
 	devs := must(a.Devices(e.ctx))
 	if len(devs) != 1 || devs[0].ID != act.DeviceID || devs[0].Memo != "Aのスマホ1" {
 		t.Fatalf("devices: %+v", devs)

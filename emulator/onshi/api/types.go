@@ -187,6 +187,7 @@ type ActivateResponse struct {
 	DeviceCredential    string `json:"device_credential"`
 	TerminalCertificate []byte `json:"terminal_certificate"` // CV certificate for 80 A2
 	Session             Token  `json:"session"`
+	Role                string `json:"role"` // of the account that activated
 }
 
 // LoginRequest is a later app login from a registered device.

@@ -211,7 +211,7 @@ func (c *Client) Activate(ctx context.Context, req api.ActivateRequest) (*api.Ac
 	if err := c.do(ctx, http.MethodPost, "/v1/app/activate", "", req, &out); err != nil {
 		return nil, nil, err
 	}
-	return &out, &Session{c: c, token: out.Session.Token, DeviceID: out.DeviceID}, nil
+	return &out, &Session{c: c, token: out.Session.Token, Role: out.Role, DeviceID: out.DeviceID}, nil
 }
 
 // Login is a later app login from a registered device.
