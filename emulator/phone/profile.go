@@ -22,8 +22,6 @@ const (
 	MaxCommandAPDU = 4 + 3 + 65535 + 2
 	// MaxResponseAPDU is the longest response APDU: 65536 data bytes + SW1 SW2.
 	MaxResponseAPDU = 65536 + 2
-	// DefaultTimeout is Android's default IsoDep transceive timeout (devices.md).
-	DefaultTimeout = 618 * time.Millisecond
 )
 
 // BitRates are the ISO/IEC 14443 bit rates in kbit/s.
