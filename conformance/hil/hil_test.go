@@ -319,3 +319,40 @@ func TestSessionOverPCSC(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestStateFileAcrossServes: a wrong PIN through PC/SC costs a try that survives the card
+// being served again from its state file (card serve --state), as on a real card.
+func TestStateFileAcrossServes(t *testing.T) {
+	need(t)
+	p, err := fixtures.PersonaByID("adult")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := p.CardProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir() + "/adult.json"
+	retries := []byte{0x00, 0x20, 0x00, 0x80}
+	wrong := "0000"
+	if wrong == p.AuthPIN {
+		wrong = "9999"
+	}
+	for round, want := range []uint16{0x63C3, 0x63C2} {
+		c, err := card.New(prof, card.WithStateFile(state))
+		if err != nil {
+			t.Fatal(err)
+		}
+		remove := insert(t, c, 0)
+		r := open(t, 0)
+		transmit(t, r, selectJPKI, 0x9000)
+		transmit(t, r, selectPIN, 0x9000)
+		transmit(t, r, retries, want)
+		if round == 0 {
+			transmit(t, r, verifyAuth(wrong), 0x63C2)
+		}
+		r.Close()
+		remove()
+		waitPresent(t, 0, false)
+	}
+}
