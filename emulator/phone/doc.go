@@ -8,7 +8,8 @@
 //     it powers the card on (field on).
 //   - A command longer than MaxTransceive fails with readers.ErrTransceiveLength (Android's
 //     IOException "Transceive length exceeds supported maximum") before anything reaches the
-//     card; so does an extended-length command on a profile without extended support.
+//     card (Android checks only the length); an extended-length command also fails on a profile
+//     that declares extended: false explicitly.
 //   - A response longer than MaxResponse (iOS: 1693 bytes) fails with readers.ErrTagLost ("Tag
 //     connection lost"). The card has processed the command (counters are consumed); the link
 //     is then dead until Connect, and the card sees a field loss (PowerOff: security status gone).

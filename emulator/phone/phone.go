@@ -180,7 +180,9 @@ func (ph *Phone) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 		return nil, ph.fail("transmit", readers.ErrTransceiveLength,
 			fmt.Sprintf("command of %d bytes; this handset carries at most %d", len(cmd), ph.p.MaxTransceive))
 	}
-	if !ph.caps.Extended && isExtended(cmd) {
+	// Android's IsoDep checks only the length (AOSP); a profile that explicitly declares
+	// extended: false models a stack that also refuses the extended encoding.
+	if ph.p.Extended != nil && !*ph.p.Extended && isExtended(cmd) {
 		return nil, ph.fail("transmit", readers.ErrTransceiveLength,
 			"extended-length APDU on a handset without extended-length support")
 	}

@@ -139,6 +139,17 @@ func TestTransceiveLength(t *testing.T) {
 	if err := session.New(ph).TerminalCertificate(bg, make([]byte, 10)); !errors.Is(err, readers.ErrTransceiveLength) {
 		t.Errorf("80 A2 on a handset without extended APDUs: %v", err)
 	}
+	// a derived short-only handset (max 261) checks only the length, as Android's IsoDep does:
+	// an extended-encoded command of 7 bytes reaches the card
+	cc2 := &countingCard{Card: c}
+	ph2 := New(android("test-261", 261), cc2)
+	_ = ph2.Connect(bg)
+	if _, err := ph2.Transmit(bg, []byte{0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x10}); err != nil {
+		t.Errorf("7-byte extended READ on a 261-byte handset: %v", err)
+	}
+	if len(cc2.cmds) != 1 {
+		t.Error("an extended command within the length limit did not reach the card")
+	}
 }
 
 // cardFace verifies 照合番号B on the card-face AP and selects EF 0002 (5.9 KB on "adult").
