@@ -283,21 +283,28 @@ func (s *Server) newChallenge(w http.ResponseWriter, r *http.Request) (int, any,
 	rand.Read(c.nonce)
 	id := newID("CH")
 	a.action, a.target = "challenge.issue", id
-	s.chMu.Lock()
-	// Tombstones of used challenges are kept for one more TTL so replays say "replayed".
-	if len(s.challenges) > 1024 {
-		for k, v := range s.challenges {
-			if now.Sub(v.expires) > s.cfg.ChallengeTTL {
-				delete(s.challenges, k)
-			}
-		}
-	}
-	s.challenges[id] = c
-	s.chMu.Unlock()
+	s.putChallenge(id, c, now)
 	if err := s.audit(a, nil); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusCreated, api.Challenge{ID: id, Challenge: c.nonce, ExpiresAt: c.expires.UTC()}, nil
+}
+
+// putChallenge stores a challenge. Challenges (and tombstones of used ones, so replays say
+// "replayed") are dropped one TTL after they expire, oldest first: amortised O(1).
+func (s *Server) putChallenge(id string, c *challenge, now time.Time) {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	for len(s.chOrder) > 0 {
+		old, ok := s.challenges[s.chOrder[0]]
+		if ok && now.Sub(old.expires) <= s.cfg.ChallengeTTL {
+			break
+		}
+		delete(s.challenges, s.chOrder[0])
+		s.chOrder = s.chOrder[1:]
+	}
+	s.challenges[id] = c
+	s.chOrder = append(s.chOrder, id)
 }
 
 // consumeChallenge uses up a challenge: single use, short-lived, bound to session and device.

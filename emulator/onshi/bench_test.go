@@ -94,6 +94,31 @@ func BenchmarkConsentRegistration(b *testing.B) {
 	lat.report(b, "consents", time.Since(t0))
 }
 
+// BenchmarkChallenge: POST /v1/app/challenges (random nonce, in-memory, durable audit row), the
+// other half of a registration as the app does it.
+func BenchmarkChallenge(b *testing.B) {
+	e, sess := benchEnv(b, benchClients)
+	var next atomic.Int64
+	var lat latencies
+	b.SetParallelism(benchClients / max(1, runtimeProcs()))
+	b.ResetTimer()
+	t0 := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		s := sess[int(next.Add(1)-1)%len(sess)]
+		var mine []time.Duration
+		for pb.Next() {
+			t := time.Now()
+			if _, err := s.Challenge(e.ctx); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(t))
+		}
+		lat.add(mine)
+	})
+	lat.report(b, "challenges", time.Since(t0))
+}
+
 // BenchmarkLookup: 資格確認結果検索 by consent ID over loopback HTTP (read + durable audit row).
 func BenchmarkLookup(b *testing.B) {
 	e, sess := benchEnv(b, benchClients)

@@ -40,6 +40,7 @@ type Server struct {
 
 	chMu       sync.Mutex
 	challenges map[string]*challenge
+	chOrder    []string // challenge IDs in issue order, for expiry
 
 	certs certCache
 }

@@ -3,6 +3,7 @@ package onshi
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -128,5 +129,28 @@ func TestPasswordHash(t *testing.T) {
 	c := newActivationCode()
 	if len(c) != 19 || normalizeActivationCode(" "+c[:4]+c[5:9]+"-"+c[10:]) != c {
 		t.Fatalf("code %q", c)
+	}
+}
+
+func TestChallengesAreDroppedAfterExpiry(t *testing.T) {
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	s := &Server{cfg: Config{ChallengeTTL: time.Minute}, challenges: map[string]*challenge{}}
+	for i := range 3 {
+		s.putChallenge(fmt.Sprint(i), &challenge{expires: t0.Add(time.Minute)}, t0)
+	}
+	// Expired but within one more TTL: kept as tombstones (replays say "replayed").
+	s.putChallenge("3", &challenge{expires: t0.Add(3 * time.Minute)}, t0.Add(2*time.Minute))
+	if len(s.challenges) != 4 {
+		t.Fatalf("%d challenges kept", len(s.challenges))
+	}
+	if _, err := s.consumeChallenge("0", "", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeExpired) {
+		t.Fatalf("expired challenge: %v", err)
+	}
+	s.putChallenge("4", &challenge{expires: t0.Add(4 * time.Minute)}, t0.Add(2*time.Minute+time.Second))
+	if len(s.challenges) != 2 || len(s.chOrder) != 2 {
+		t.Fatalf("%d challenges, %d in order after expiry", len(s.challenges), len(s.chOrder))
+	}
+	if _, err := s.consumeChallenge("0", "", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeUnknown) {
+		t.Fatalf("dropped challenge: %v", err)
 	}
 }
