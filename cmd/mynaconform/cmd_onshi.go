@@ -35,6 +35,9 @@ func runOnshi(ctx context.Context, args []string) int {
 	inst := fs.String("institution", "1310000001", "医療機関コード (10 digits) of the bootstrapped institution")
 	instName := fs.String("institution-name", "試験在宅クリニック", "name of the bootstrapped institution")
 	adminUser := fs.String("admin-user", "admin", "管理アカウント user ID (2-8 alphanumerics)")
+	var extra []string
+	fs.Func("institution-extra", "another institution CODE=NAME with the same admin user and password (repeatable; e.g. for wrong-institution tests)",
+		func(v string) error { extra = append(extra, v); return nil })
 	adminPWFile := fs.String("admin-password-file", "", "file holding the admin password (else $"+adminPasswordEnv+")")
 	fake := fs.Bool("fake-clock", false, "use a fake clock and expose POST /v1/test/clock {\"advance\":\"10m\"}")
 	fakeStart := fs.String("fake-clock-start", "", "fake clock start, RFC 3339 (default: now)")
@@ -60,9 +63,18 @@ func runOnshi(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "onshi serve:", err)
 		return 2
 	}
+	insts := []onshi.InstitutionConfig{{Code: *inst, Name: *instName, AdminUser: *adminUser, AdminPassword: pw}}
+	for _, e := range extra {
+		code, name, ok := strings.Cut(e, "=")
+		if !ok || name == "" {
+			fmt.Fprintf(os.Stderr, "onshi serve: --institution-extra %q: want CODE=NAME\n", e)
+			return 2
+		}
+		insts = append(insts, onshi.InstitutionConfig{Code: code, Name: name, AdminUser: *adminUser, AdminPassword: pw})
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg := onshi.Config{
-		Institutions:    []onshi.InstitutionConfig{{Code: *inst, Name: *instName, AdminUser: *adminUser, AdminPassword: pw}},
+		Institutions:    insts,
 		ActivationDelay: *delay, ActivationTTL: *ttl, SessionIdle: *idle, ChallengeTTL: *chTTL,
 		LockoutThreshold: *lockout, ConsentValidity: *consent, Synchronous: strings.ToUpper(*sync),
 		PasswordIterations: *iters, Logger: log,

@@ -164,8 +164,12 @@ func (s *Server) institutionView(code string) api.Institution {
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, _, err := s.adminSession(r)
+	se, a, err := s.adminSession(r)
 	if err != nil {
+		return 0, nil, err
+	}
+	a.action = "settings.read"
+	if err := s.audit(a, nil); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, s.institutionView(se.institution), nil
@@ -260,7 +264,7 @@ func codeState(now time.Time, usable, expires time.Time, used, revoked *time.Tim
 }
 
 func (s *Server) listCodes(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, _, err := s.adminSession(r)
+	se, a, err := s.adminSession(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -285,7 +289,14 @@ func (s *Server) listCodes(w http.ResponseWriter, r *http.Request) (int, any, er
 		c.State = codeState(now, c.UsableFrom, c.ExpiresAt, c.UsedAt, c.RevokedAt)
 		out.Codes = append(out.Codes, c)
 	}
-	return http.StatusOK, out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	a.action = "activation_code.list"
+	if err := s.audit(a, nil); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
 }
 
 func (s *Server) revokeCode(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -375,7 +386,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (int, any
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, _, err := s.adminSession(r)
+	se, a, err := s.adminSession(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -396,7 +407,14 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) (int, any,
 		ac.TerminalLoggedIn, ac.CreatedAt, ac.LastLoginAt = term.Valid, fromNanos(created), nullTime(last)
 		out.Accounts = append(out.Accounts, ac)
 	}
-	return http.StatusOK, out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	a.action = "account.list"
+	if err := s.audit(a, nil); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
 }
 
 func (s *Server) unlockAccount(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -442,7 +460,7 @@ func (s *Server) unlockAccount(w http.ResponseWriter, r *http.Request) (int, any
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, _, err := s.adminSession(r)
+	se, a, err := s.adminSession(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -463,7 +481,14 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) (int, any, 
 		d.RegisteredAt, d.RevokedAt = fromNanos(reg), nullTime(rev)
 		out.Devices = append(out.Devices, d)
 	}
-	return http.StatusOK, out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	a.action = "device.list"
+	if err := s.audit(a, nil); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
 }
 
 func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -533,7 +558,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) (int, any, error
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, _, err := s.adminSession(r)
+	se, a, err := s.adminSession(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -565,5 +590,12 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) (int, any, er
 		e.At, e.Code = fromNanos(at), api.Code(code)
 		out.Entries = append(out.Entries, e)
 	}
-	return http.StatusOK, out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	a.action = "audit.read"
+	if err := s.audit(a, nil); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
 }

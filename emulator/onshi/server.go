@@ -35,8 +35,9 @@ type Server struct {
 	institutions map[string]*institution
 	enrolled     map[string]string // hex SHA-256 of auth cert DER -> person ID
 
-	sessMu   sync.Mutex
-	sessions map[string]*session // by secretHash(token)
+	sessMu      sync.Mutex
+	sessions    map[string]*session // by secretHash(token)
+	sessCreated int
 
 	chMu       sync.Mutex
 	challenges map[string]*challenge
@@ -278,6 +279,14 @@ func (s *Server) newSession(se *session) api.Token {
 	tok := randomToken(32)
 	se.last = s.now()
 	s.sessMu.Lock()
+	// Idle sessions are dropped when used; sweep the abandoned ones now and then (amortised O(1)).
+	if s.sessCreated++; s.sessCreated%1024 == 0 {
+		for k, x := range s.sessions {
+			if se.last.Sub(x.last) > s.cfg.SessionIdle {
+				delete(s.sessions, k)
+			}
+		}
+	}
 	s.sessions[secretHash(tok)] = se
 	s.sessMu.Unlock()
 	return api.Token{Token: tok, ExpiresAt: se.last.Add(s.cfg.SessionIdle).UTC()}
