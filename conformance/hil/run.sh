@@ -6,7 +6,7 @@
 #  2. runs the PC/SC tests (build tag pcsc) -> OUTDIR/go-test.log;
 #  3. runs the PC/SC benchmarks -> OUTDIR/bench.txt;
 #  4. smoke-tests the binary: `card serve` two personas, `readers -json -probe` -> OUTDIR/readers.json;
-#  5. (lead) the Ginkgo suite on target pcsc: see the marked place below.
+#  5. the Ginkgo suite on target pcsc -> OUTDIR/suite/ (the supported-reader list).
 # Every process started here is stopped by its PID, also on failure. The tests serialise on the
 # same lock file as this script (package conformance/hil/stack), so only one user drives pcscd.
 set -euo pipefail
@@ -106,11 +106,21 @@ fi
 stop_pid "$serve"
 [ -s "$out/adult-state.json" ] || { status=1; echo "hil: card serve left no state file" >&2; }
 
-# --- 5. the Ginkgo suite on target pcsc (lead) ------------------------------------------------
-# Add it here, while the lock is held and pcscd runs; start cards with
-#   "$out/mynaconform" card serve ... &  pids+=($!)
-# and write its reports under "$out".
-
 cleanup
 flock -u 9
+
+# --- 5. the Ginkgo suite on target pcsc --------------------------------------------------------
+# The pcsc target takes the pcscd lock itself (conformance/hil/stack), starts pcscd when none
+# runs, and presents a fresh virtual card of each persona through vpcd; its verdicts must equal
+# those of the in-process profile with the same capabilities (conformance/expected.yaml).
+echo "hil: the conformance suite on target pcsc (reports: $out/suite, log: $out/suite.log)"
+if ! $GO test -tags pcsc -count=1 -timeout 15m ./conformance -run '^TestConformance$' \
+    -args -target pcsc -out "$out/suite" >"$out/suite.log" 2>&1; then
+  status=1
+  echo "hil: SUITE ON TARGET pcsc FAILED" >&2
+  grep -E '\[FAIL\]|FAILED' "$out/suite.log" | head -20 >&2 || tail -30 "$out/suite.log" >&2
+fi
+grep -E '^(ok|FAIL)' "$out/suite.log" || true
+[ -f "$out/suite/supported-devices.md" ] && grep -E '^\| pcsc-' "$out/suite/supported-devices.md" || true
+
 exit $status
