@@ -28,7 +28,11 @@ func BenchmarkDevicePath(b *testing.B) {
 	}
 	e := &target.Emulator{Profiles: []phone.Profile{prof}}
 	ds, _ := e.Devices()
-	d := ds[0]
+	benchDevicePath(b, ds[0])
+}
+
+// benchDevicePath runs the whole path of device d b.N times and reports ms/device.
+func benchDevicePath(b *testing.B, d target.Device) {
 	ctx := context.Background()
 	w, err := newWorld(ctx)
 	if err != nil {
