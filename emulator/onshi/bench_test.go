@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -75,7 +76,7 @@ func BenchmarkConsentRegistration(b *testing.B) {
 	}
 	var next atomic.Int64
 	var lat latencies
-	b.SetParallelism(benchClients / max(1, runtimeProcs()))
+	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	t0 := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -100,7 +101,7 @@ func BenchmarkChallenge(b *testing.B) {
 	e, sess := benchEnv(b, benchClients)
 	var next atomic.Int64
 	var lat latencies
-	b.SetParallelism(benchClients / max(1, runtimeProcs()))
+	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	t0 := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -129,7 +130,7 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	var next atomic.Int64
 	var lat latencies
-	b.SetParallelism(benchClients / max(1, runtimeProcs()))
+	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	t0 := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -196,7 +197,7 @@ func BenchmarkCeilingHTTPRoundTrip(b *testing.B) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
-	b.SetParallelism(benchClients / max(1, runtimeProcs()))
+	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
