@@ -154,3 +154,24 @@ func TestChallengesAreDroppedAfterExpiry(t *testing.T) {
 		t.Fatalf("dropped challenge: %v", err)
 	}
 }
+
+// BenchmarkStoreGroupCommit: durable writes through the store alone (one audit row each, 32
+// concurrent writers, synchronous FULL): what group commit makes of one fsync per commit.
+func BenchmarkStoreGroupCommit(b *testing.B) {
+	st, err := openStore(b.TempDir(), "FULL", 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := st.write(&writeOp{at: time.Now(), audit: auditRec{institution: "1310000001", actor: "user:doc01", action: "bench"}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}
