@@ -283,7 +283,9 @@ func (s *Server) newChallenge(w http.ResponseWriter, r *http.Request) (int, any,
 	rand.Read(c.nonce)
 	id := newID("CH")
 	a.action, a.target = "challenge.issue", id
-	s.putChallenge(id, c, now)
+	if !s.putChallenge(id, c, now) {
+		return 0, nil, s.refuse(a, api.New(api.CodeChallengeLimit, ""))
+	}
 	if err := s.audit(a, nil); err != nil {
 		return 0, nil, err
 	}
@@ -291,8 +293,9 @@ func (s *Server) newChallenge(w http.ResponseWriter, r *http.Request) (int, any,
 }
 
 // putChallenge stores a challenge. Challenges (and tombstones of used ones, so replays say
-// "replayed") are dropped one TTL after they expire, oldest first: amortised O(1).
-func (s *Server) putChallenge(id string, c *challenge, now time.Time) {
+// "replayed") are dropped one TTL after they expire, oldest first: amortised O(1). It refuses
+// when Config.MaxChallenges are kept (bounded memory).
+func (s *Server) putChallenge(id string, c *challenge, now time.Time) bool {
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
 	for len(s.chOrder) > 0 {
@@ -303,8 +306,12 @@ func (s *Server) putChallenge(id string, c *challenge, now time.Time) {
 		delete(s.challenges, s.chOrder[0])
 		s.chOrder = s.chOrder[1:]
 	}
+	if len(s.challenges) >= s.cfg.MaxChallenges {
+		return false
+	}
 	s.challenges[id] = c
 	s.chOrder = append(s.chOrder, id)
+	return true
 }
 
 // consumeChallenge uses up a challenge: single use, short-lived, bound to session and device.

@@ -47,6 +47,8 @@ type Config struct {
 	Synchronous  string
 	MaxBodyBytes int64 // request body limit; default 64 KiB
 	MaxBatch     int   // writes per group commit; default 128
+	// MaxChallenges bounds challenges kept in memory (outstanding and used); default 262144.
+	MaxChallenges int
 	// TestClock exposes POST /v1/test/clock; Clock must then be a *FakeClock.
 	TestClock bool
 	Logger    *slog.Logger // default: discard. Never receives secrets.
@@ -94,6 +96,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 64 << 10
+	}
+	if d.MaxChallenges <= 0 {
+		d.MaxChallenges = 1 << 18
 	}
 	if d.MaxBatch <= 0 {
 		d.MaxBatch = 128

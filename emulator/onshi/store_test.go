@@ -134,7 +134,7 @@ func TestPasswordHash(t *testing.T) {
 
 func TestChallengesAreDroppedAfterExpiry(t *testing.T) {
 	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	s := &Server{cfg: Config{ChallengeTTL: time.Minute}, challenges: map[string]*challenge{}}
+	s := &Server{cfg: Config{ChallengeTTL: time.Minute, MaxChallenges: 1000}, challenges: map[string]*challenge{}}
 	for i := range 3 {
 		s.putChallenge(fmt.Sprint(i), &challenge{expires: t0.Add(time.Minute)}, t0)
 	}
@@ -152,6 +152,11 @@ func TestChallengesAreDroppedAfterExpiry(t *testing.T) {
 	}
 	if _, err := s.consumeChallenge("0", "", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeUnknown) {
 		t.Fatalf("dropped challenge: %v", err)
+	}
+	s.cfg.MaxChallenges = 3
+	if !s.putChallenge("5", &challenge{expires: t0.Add(4 * time.Minute)}, t0.Add(2*time.Minute+time.Second)) ||
+		s.putChallenge("6", &challenge{expires: t0.Add(4 * time.Minute)}, t0.Add(2*time.Minute+time.Second)) {
+		t.Fatal("limit of outstanding challenges not applied")
 	}
 }
 

@@ -65,6 +65,7 @@ const (
 	CodeChallengeExpired  Code = "CHALLENGE_EXPIRED"
 	CodeChallengeReplayed Code = "CHALLENGE_REPLAYED"
 	CodeChallengeNotBound Code = "CHALLENGE_NOT_BOUND"
+	CodeChallengeLimit    Code = "CHALLENGE_LIMIT"
 
 	// Consent (同意) and identity checks.
 	CodeModeInvalid          Code = "MODE_INVALID"
@@ -146,6 +147,7 @@ var catalogue = map[Code]Entry{
 	CodeChallengeExpired:  {http.StatusGone, "the challenge expired: request a new one", "チャレンジの有効期限が切れています。再取得してください"},
 	CodeChallengeReplayed: {http.StatusConflict, "the challenge was already used", "チャレンジは使用済みです"},
 	CodeChallengeNotBound: {http.StatusForbidden, "the challenge belongs to another session or device", "チャレンジが別のセッションまたは端末のものです"},
+	CodeChallengeLimit:    {http.StatusTooManyRequests, "too many outstanding challenges: use or let expire the ones issued", "未使用のチャレンジが多すぎます。発行済みのものを使用するか期限切れを待ってください"},
 
 	CodeModeInvalid:          {http.StatusBadRequest, "the mode must be 'pin' or 'visual'", "本人確認方法は「暗証番号」または「目視」を指定してください"},
 	CodeCertMalformed:        {http.StatusBadRequest, "the authentication certificate cannot be parsed", "利用者証明用電子証明書を読み取れません"},
