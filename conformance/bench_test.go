@@ -63,9 +63,9 @@ func benchDevicePath(b *testing.B, d target.Device) {
 			s := session.New(r)
 			var id string
 			if mode == "pin" {
-				id, err = a.ConsentPIN(ctx, s, []byte(adult.AuthPIN), consentItems)
+				id, err = a.ConsentPIN(ctx, s, pinOf(adult), consentItems)
 			} else {
-				id, _, err = a.ConsentVisual(ctx, s, []byte(adult.VerificationB()), samePhoto(adult), consentItems)
+				id, _, err = a.ConsentVisual(ctx, s, verificationBOf(adult), photoCheck(adult), consentItems)
 			}
 			done()
 			if err != nil {

@@ -56,7 +56,13 @@ func newWorld(ctx context.Context) (*world, error) {
 		return nil, err
 	}
 	clock := onshi.NewFakeClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	labRoots, labFace, err := labTrust()
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := onshi.WithFixtures(onshi.Config{
+		AuthRoots:          labRoots,
+		FaceIssuer:         labFace,
 		Institutions:       []onshi.InstitutionConfig{{Code: institutionCode, Name: "みらい訪問クリニック (synthetic)", AdminUser: adminUser, AdminPassword: adminPassword}},
 		Clock:              clock,
 		PasswordIterations: 1000, // the suite's accounts are synthetic; the default is for real use
@@ -140,7 +146,7 @@ func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen stri
 }
 
 func (w *world) newApp() *app.App {
-	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: &w.pki.FaceIssuerKey.PublicKey}
+	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: w.cfg.FaceIssuer}
 }
 
 // checkTerminalCert verifies the activated device's terminal certificate against the terminal

@@ -6,7 +6,8 @@
 #  2. runs the PC/SC tests (build tag pcsc) -> OUTDIR/go-test.log;
 #  3. runs the PC/SC benchmarks -> OUTDIR/bench.txt;
 #  4. smoke-tests the binary: `card serve` two personas, `readers -json -probe` -> OUTDIR/readers.json;
-#  5. the Ginkgo suite on target pcsc -> OUTDIR/suite/ (the supported-reader list).
+#  5. the Ginkgo suite on target pcsc -> OUTDIR/suite/ (the supported-reader list);
+#  6. a lab-mode rehearsal: the suite on a named reader whose card secrets come from the environment.
 # Every process started here is stopped by its PID, also on failure. The tests serialise on the
 # same lock file as this script (package conformance/hil/stack), so only one user drives pcscd.
 set -euo pipefail
@@ -122,5 +123,33 @@ if ! $GO test -tags pcsc -count=1 -timeout 15m ./conformance -run '^TestConforma
 fi
 grep -E '^(ok|FAIL)' "$out/suite.log" || true
 [ -f "$out/suite/supported-devices.md" ] && grep -E '^\| pcsc-' "$out/suite/supported-devices.md" || true
+
+# --- 6. lab mode, rehearsed: a card served by `mynaconform card serve` in slot 1 plays a lab's
+# physical test card; the suite takes its secrets from the environment (never printed) and
+# enrolls its auth certificate to the adult's synthetic insured record.
+echo "hil: lab-mode rehearsal on Virtual PCD 00 01 (reports: $out/lab, log: $out/lab.log)"
+exec 9>"${TMPDIR:-/tmp}/mynaconform-pcscd.lock"
+flock -w 300 9 || { echo "hil: pcscd lock busy for 300 s" >&2; exit 1; }
+if ! pcscd_running; then
+  pcscd --foreground --error >>"$out/pcscd.log" 2>&1 &
+  pids+=($!)
+fi
+for _ in $(seq 500); do vpcd_listening && break; sleep 0.01; done
+"$out/mynaconform" card serve --vpcd 127.0.0.1:35964 --persona adult -q >"$out/lab-card.log" 2>&1 &
+pids+=($!)
+if ! MYNACONFORM_LAB_AUTH_PIN=1234 MYNACONFORM_LAB_VERIFICATION_B=55021720352285 \
+    $GO test -tags pcsc -count=1 -timeout 10m ./conformance -run '^TestConformance$' \
+    -args -target pcsc -reader "Virtual PCD 00 01" -lab -out "$out/lab" >"$out/lab.log" 2>&1; then
+  status=1
+  echo "hil: LAB-MODE REHEARSAL FAILED" >&2
+  grep -E '\[FAIL\]|FAILED' "$out/lab.log" | head -20 >&2 || tail -30 "$out/lab.log" >&2
+fi
+grep -E '^(ok|FAIL)' "$out/lab.log" || true
+if grep -rl 55021720352285 "$out/lab" 2>/dev/null; then
+  status=1
+  echo "hil: the lab card's 照合番号B appears in the reports above" >&2
+fi
+cleanup
+flock -u 9
 
 exit $status
