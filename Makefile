@@ -1,7 +1,7 @@
 # mynaconform: the single entry point. CI (.ci/run) calls the same targets.
 GO      ?= go
 OUT     ?= reports/out
-FUZZTIME ?= 20s
+FUZZTIME ?= 10s
 
 .PHONY: run test bench hil deps fuzz vet fixtures scale
 
@@ -19,10 +19,18 @@ test: deps vet
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	@if pkg-config --exists libpcsclite 2>/dev/null; then $(GO) vet -tags pcsc ./...; fi
 
-## fuzz: bounded fuzzing of the byte entry points (seed corpora run in 'go test' too)
+## fuzz: bounded fuzzing of every byte and request entry point (their seed corpora run in 'go test' too)
+FUZZ_TARGETS = \
+	./emulator/card:FuzzTransmit ./emulator/card:FuzzParseAgainstSkythen ./emulator/phone:FuzzPhoneTransmit \
+	./emulator/vpcd:FuzzServe ./emulator/onshi:FuzzDecodeRequests ./readers/session:FuzzTransmit \
+	./readers/tlv:FuzzParse ./reports/transcript:FuzzRead ./reports:FuzzThumbnail
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzTransmit$$' -fuzztime=$(FUZZTIME) ./emulator/card
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 ## bench: benchmarks of every layer, side by side in one run
 bench:
