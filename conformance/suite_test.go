@@ -175,23 +175,16 @@ func deviceSpecs(i int, d target.Device) {
 		})
 
 		spec(d, "PIN-001", func(ctx context.Context) *result {
-			r := pass()
-			if a == nil {
-				return r.failf(app.StepLogin, "no activated device (ACT-003 failed)")
-			}
-			s, done, err := open(ctx, d, adult)
-			if err != nil {
-				return r.fail(app.StepConnect, err)
-			}
-			defer done()
-			id, err := a.ConsentPIN(ctx, s, pinOf(adult), consentItems)
-			r.timing(s, "pin")
-			writeTranscript(d, "PIN-001", "pin", adult, s)
-			if err != nil {
-				return r.fail(app.StepRegisterConsent, err)
-			}
-			consents["pin"] = id
-			return r
+			return withCard(ctx, d, a, adult, func(s *session.Session, r *result) *result {
+				id, err := a.ConsentPIN(ctx, s, pinOf(adult), consentItems)
+				r.timing(s, "pin")
+				writeTranscript(d, "PIN-001", "pin", adult, s)
+				if err != nil {
+					return r.fail(app.StepRegisterConsent, err)
+				}
+				consents["pin"] = id
+				return r
+			})
 		})
 
 		spec(d, "PIN-002", func(ctx context.Context) *result {
@@ -199,70 +192,49 @@ func deviceSpecs(i int, d target.Device) {
 		})
 
 		spec(d, "PIN-003", func(ctx context.Context) *result {
-			r := pass()
-			if a == nil {
-				return r.failf(app.StepLogin, "no activated device (ACT-003 failed)")
-			}
-			s, done, err := open(ctx, d, adult)
-			if err != nil {
-				return r.fail(app.StepConnect, err)
-			}
-			defer done()
-			if isLabCard(adult) {
-				Skip("lab card: a wrong PIN would consume a try of a real card")
-			}
-			wrong := []byte("0000")
-			if adult.AuthPIN == "0000" {
-				wrong = []byte("9999")
-			}
-			_, err = a.ConsentPIN(ctx, s, wrong, consentItems)
-			var pe *session.PINError
-			if !errors.As(err, &pe) || pe.Retries != 2 {
-				return r.failf(app.StepVerifyPIN, "want a PIN error with 2 tries left (63C2), got %v", err)
-			}
-			if _, err := a.ConsentPIN(ctx, s, pinOf(adult), consentItems); err != nil {
-				return r.fail(app.StepRegisterConsent, err)
-			}
-			return r
+			return withCard(ctx, d, a, adult, func(s *session.Session, r *result) *result {
+				if isLabCard(adult) {
+					Skip("lab card: a wrong PIN would consume a try of a real card")
+				}
+				wrong := []byte("0000")
+				if adult.AuthPIN == "0000" {
+					wrong = []byte("9999")
+				}
+				_, err := a.ConsentPIN(ctx, s, wrong, consentItems)
+				var pe *session.PINError
+				if !errors.As(err, &pe) || pe.Retries != 2 {
+					return r.failf(app.StepVerifyPIN, "want a PIN error with 2 tries left (63C2), got %v", err)
+				}
+				if _, err := a.ConsentPIN(ctx, s, pinOf(adult), consentItems); err != nil {
+					return r.fail(app.StepRegisterConsent, err)
+				}
+				return r
+			})
 		})
 
 		spec(d, "PIN-004", func(ctx context.Context) *result {
-			r := pass()
-			if a == nil {
-				return r.failf(app.StepLogin, "no activated device (ACT-003 failed)")
-			}
 			blocked := persona("blocked")
-			s, done, err := open(ctx, d, blocked)
-			if err != nil {
-				return r.fail(app.StepConnect, err)
-			}
-			defer done()
-			_, err = a.ConsentPIN(ctx, s, []byte(blocked.AuthPIN), consentItems)
-			if !errors.Is(err, session.ErrPINBlocked) {
-				return r.failf(app.StepVerifyPIN, "want the card to refuse a blocked PIN, got %v", err)
-			}
-			return r
+			return withCard(ctx, d, a, blocked, func(s *session.Session, r *result) *result {
+				_, err := a.ConsentPIN(ctx, s, []byte(blocked.AuthPIN), consentItems)
+				if !errors.Is(err, session.ErrPINBlocked) {
+					return r.failf(app.StepVerifyPIN, "want the card to refuse a blocked PIN, got %v", err)
+				}
+				return r
+			})
 		})
 
 		spec(d, "VIS-001", func(ctx context.Context) *result {
-			r := pass()
-			if a == nil {
-				return r.failf(app.StepLogin, "no activated device (ACT-003 failed)")
-			}
-			s, done, err := open(ctx, d, adult)
-			if err != nil {
-				return r.fail(app.StepConnect, err)
-			}
-			defer done()
-			id, ev, err := a.ConsentVisual(ctx, s, verificationBOf(adult), photoCheck(adult), consentItems)
-			r.timing(s, "visual")
-			writeTranscript(d, "VIS-001", "visual", adult, s)
-			if err != nil {
-				return r.fail(app.StepRegisterConsent, err)
-			}
-			r.Photo = ev.Face.Photo
-			consents["visual"] = id
-			return r
+			return withCard(ctx, d, a, adult, func(s *session.Session, r *result) *result {
+				id, ev, err := a.ConsentVisual(ctx, s, verificationBOf(adult), photoCheck(adult), consentItems)
+				r.timing(s, "visual")
+				writeTranscript(d, "VIS-001", "visual", adult, s)
+				if err != nil {
+					return r.fail(app.StepRegisterConsent, err)
+				}
+				r.Photo = ev.Face.Photo
+				consents["visual"] = id
+				return r
+			})
 		})
 
 		spec(d, "VIS-002", func(ctx context.Context) *result {
@@ -270,23 +242,16 @@ func deviceSpecs(i int, d target.Device) {
 		})
 
 		spec(d, "VIS-003", func(ctx context.Context) *result {
-			r := pass()
-			if a == nil {
-				return r.failf(app.StepLogin, "no activated device (ACT-003 failed)")
-			}
 			fa := persona("face-auth")
-			s, done, err := open(ctx, d, fa)
-			if err != nil {
-				return r.fail(app.StepConnect, err)
-			}
-			defer done()
-			if _, err := a.ConsentPIN(ctx, s, []byte("1234"), consentItems); !errors.Is(err, session.ErrPINBlocked) {
-				return r.failf(app.StepVerifyPIN, "want the card to refuse PIN mode (no PIN set: 6984), got %v", err)
-			}
-			if _, _, err := a.ConsentVisual(ctx, s, verificationBOf(fa), photoCheck(fa), consentItems); err != nil {
-				return r.fail(app.StepRegisterConsent, err)
-			}
-			return r
+			return withCard(ctx, d, a, fa, func(s *session.Session, r *result) *result {
+				if _, err := a.ConsentPIN(ctx, s, []byte("1234"), consentItems); !errors.Is(err, session.ErrPINBlocked) {
+					return r.failf(app.StepVerifyPIN, "want the card to refuse PIN mode (no PIN set: 6984), got %v", err)
+				}
+				if _, _, err := a.ConsentVisual(ctx, s, verificationBOf(fa), photoCheck(fa), consentItems); err != nil {
+					return r.fail(app.StepRegisterConsent, err)
+				}
+				return r
+			})
 		})
 
 		spec(d, "LKP-001", func(ctx context.Context) *result {
@@ -363,6 +328,21 @@ func open(ctx context.Context, d target.Device, p *fixtures.Persona) (*session.S
 		}
 	}
 	return session.New(r), done, nil
+}
+
+// withCard presents a fresh card of persona p to device d for an activated app and runs body on
+// a session over it (the preamble of every consent spec).
+func withCard(ctx context.Context, d target.Device, a *app.App, p *fixtures.Persona, body func(s *session.Session, r *result) *result) *result {
+	r := pass()
+	if a == nil {
+		return r.failf(app.StepLogin, "no activated device (ACT-003 failed)")
+	}
+	s, done, err := open(ctx, d, p)
+	if err != nil {
+		return r.fail(app.StepConnect, err)
+	}
+	defer done()
+	return body(s, r)
 }
 
 // referenceSession is a session on an in-process virtual card of persona p behind a generous

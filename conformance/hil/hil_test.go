@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -25,37 +24,14 @@ import (
 	"github.com/mynaconform/mynaconform/readers/session"
 )
 
-var (
-	hil  *stack.Stack
-	skip error
-)
+// held is the PC/SC stack this test binary holds for its whole run (one pcscd per machine).
+var held stack.Held
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := stack.Start(ctx)
-	cancel()
-	switch {
-	case errors.Is(err, stack.ErrUnavailable):
-		skip = err
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "hil stack:", err)
-		os.Exit(1)
-	}
-	hil = s
-	code := m.Run()
-	if hil != nil {
-		if err := hil.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "hil stack:", err)
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(stack.RunTests(m, &held)) }
 
 func need(t testing.TB) {
 	t.Helper()
-	if hil == nil {
-		t.Skip(skip)
-	}
+	held.Need(t)
 }
 
 func testCtx(t testing.TB) context.Context {
@@ -253,12 +229,12 @@ func TestCardRemoval(t *testing.T) {
 // TestRedialAfterPcscdRestart: the card dials in again by itself when pcscd restarts.
 func TestRedialAfterPcscdRestart(t *testing.T) {
 	need(t)
-	if !hil.Owned() {
+	if !held.Stack.Owned() {
 		t.Skip("pcscd was started by someone else; not restarting it")
 	}
 	c, _ := newCard(t, "adult")
 	insert(t, c, 0, vpcd.WithBackoff(5*time.Millisecond, 100*time.Millisecond))
-	if err := hil.Restart(testCtx(t)); err != nil {
+	if err := held.Stack.Restart(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	waitPresent(t, 0, true)

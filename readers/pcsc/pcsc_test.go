@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -20,39 +19,14 @@ import (
 	"github.com/mynaconform/mynaconform/readers/pcsc"
 )
 
-// hil is the PC/SC stack for this test binary (held for the whole run: one pcscd per machine);
-// skip says why there is none.
-var (
-	hil  *stack.Stack
-	skip error
-)
+// held is the PC/SC stack this test binary holds for its whole run (one pcscd per machine).
+var held stack.Held
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := stack.Start(ctx)
-	cancel()
-	switch {
-	case errors.Is(err, stack.ErrUnavailable):
-		skip = err
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "hil stack:", err)
-		os.Exit(1)
-	}
-	hil = s
-	code := m.Run()
-	if hil != nil {
-		if err := hil.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "hil stack:", err)
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(stack.RunTests(m, &held)) }
 
 func need(t testing.TB) {
 	t.Helper()
-	if hil == nil {
-		t.Skip(skip)
-	}
+	held.Need(t)
 }
 
 var atr0 = []byte{0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14}
