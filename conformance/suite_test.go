@@ -20,6 +20,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/session"
 	"github.com/mynaconform/mynaconform/reports"
 	"github.com/mynaconform/mynaconform/reports/transcript"
@@ -78,12 +79,26 @@ func (r *result) fail(step string, err error) *result {
 		step = s
 	}
 	r.Step = step
-	r.Reason = err.Error()
+	r.Reason = reasonOf(err)
+	return r
+}
+
+// reasonOf is the one line a person reads in the list: for a transport failure its cause and
+// hint (the step is shown beside it), else the step's error.
+func reasonOf(err error) string {
+	var te *readers.TransportError
+	if errors.As(err, &te) {
+		s := te.Err.Error()
+		if te.Hint != "" {
+			s += " (" + te.Hint + ")"
+		}
+		return s
+	}
 	var se *app.StepError
 	if errors.As(err, &se) {
-		r.Reason = se.Err.Error()
+		return se.Err.Error()
 	}
-	return r
+	return err.Error()
 }
 
 func (r *result) failf(step, format string, args ...any) *result {
