@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,6 +175,40 @@ func BenchmarkStoreGroupCommit(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := st.write(&writeOp{at: time.Now(), audit: auditRec{institution: "1310000001", actor: "user:doc01", action: "bench"}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}
+
+// BenchmarkCeilingConsentWrite is the store's share of a consent registration alone: the consent
+// row and its audit row in their savepoint of a durable group commit, from 32 concurrent writers
+// (as BenchmarkConsentRegistration's clients), without HTTP, JSON or RSA. Run beside
+// BenchmarkConsentRegistration, it shows how close registrations come to the durable write path,
+// the single writer being the service's ceiling.
+func BenchmarkCeilingConsentWrite(b *testing.B) {
+	st, err := openStore(b.TempDir(), "FULL", 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var n atomic.Int64
+	b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("c%012d", n.Add(1))
+			err := st.write(&writeOp{
+				at:    time.Now(),
+				audit: auditRec{institution: "1310000001", actor: "user:doc01", device: "dev1", action: "consent.register", target: id},
+				apply: func(tx *sql.Tx, _ *auditRec) error {
+					_, err := tx.Stmt(st.insConsent).Exec(id, "1310000001", "P0001", "00", "dev1", "doc01", "pin", 1, 1, 1, time.Now().UnixNano(), "")
+					return err
+				},
+			})
+			if err != nil {
 				b.Error(err)
 				return
 			}
