@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebfe/scard"
+
+	"github.com/mynaconform/mynaconform/conformance/hil/stack"
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/vpcd"
 	"github.com/mynaconform/mynaconform/readers"
@@ -36,6 +39,36 @@ func BenchmarkPCSC(b *testing.B) {
 					transmit(b, r, selectAuth, 0x9000)
 					if d := transmit(b, r, read, 0x9000); len(d) != 32 {
 						b.Fatalf("READ returned %d bytes", len(d))
+					}
+				}
+				b.ReportMetric(float64(2*b.N)/time.Since(start).Seconds(), "apdu/s")
+			})
+
+			// The same pair straight through ebfe/scard, beside it: the library's floor, without
+			// the Reader's deadline goroutine and typed errors.
+			b.Run("select-read-bare-scard", func(b *testing.B) {
+				sc, err := scard.EstablishContext()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sc.Release()
+				h, err := sc.Connect(stack.ReaderName(0), scard.ShareShared, scard.ProtocolAny)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer h.Disconnect(scard.LeaveCard)
+				read := []byte{0x00, 0xB0, 0x00, 0x00, 0x20}
+				if _, err := h.Transmit(selectJPKI); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				start := time.Now()
+				for range b.N {
+					if resp, err := h.Transmit(selectAuth); err != nil || len(resp) != 2 {
+						b.Fatalf("SELECT: % X, %v", resp, err)
+					}
+					if resp, err := h.Transmit(read); err != nil || len(resp) != 34 {
+						b.Fatalf("READ: %d bytes, %v", len(resp), err)
 					}
 				}
 				b.ReportMetric(float64(2*b.N)/time.Since(start).Seconds(), "apdu/s")
