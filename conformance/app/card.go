@@ -85,6 +85,20 @@ func digestInfo(msg []byte) []byte {
 	return card.DigestInfoSHA256(h[:])
 }
 
+// readAuthCert selects JPKI-AP and reads the user-authentication certificate (free to read):
+// the first step of both modes.
+func readAuthCert(ctx context.Context, s *session.Session) ([]byte, error) {
+	s.Step(StepReadAuthCert)
+	if err := s.SelectAID(ctx, aidJPKI); err != nil {
+		return nil, stepErr(StepReadAuthCert, err)
+	}
+	cert, err := s.ReadObject(ctx, efAuthCert)
+	if err != nil {
+		return nil, stepErr(StepReadAuthCert, err)
+	}
+	return cert, nil
+}
+
 // PINEvidence is what the card yields in PIN mode.
 type PINEvidence struct {
 	AuthCert  []byte // DER
@@ -94,13 +108,9 @@ type PINEvidence struct {
 // ReadPINEvidence runs the PIN-mode card steps: read the auth certificate, VERIFY the auth PIN,
 // sign the challenge with the auth key. Only short APDUs are needed.
 func ReadPINEvidence(ctx context.Context, s *session.Session, pin []byte, challenge []byte) (*PINEvidence, error) {
-	s.Step(StepReadAuthCert)
-	if err := s.SelectAID(ctx, aidJPKI); err != nil {
-		return nil, stepErr(StepReadAuthCert, err)
-	}
-	cert, err := s.ReadObject(ctx, efAuthCert)
+	cert, err := readAuthCert(ctx, s)
 	if err != nil {
-		return nil, stepErr(StepReadAuthCert, err)
+		return nil, err
 	}
 	s.Step(StepVerifyPIN)
 	if err := s.Verify(ctx, efAuthPIN, pin, session.SecretPIN); err != nil {
@@ -138,13 +148,9 @@ type VisualEvidence struct {
 
 // ReadVisualEvidence runs the visual-mode (目視確認) card steps.
 func ReadVisualEvidence(ctx context.Context, s *session.Session, cfg VisualConfig, verificationB []byte, challenge []byte) (*VisualEvidence, error) {
-	s.Step(StepReadAuthCert)
-	if err := s.SelectAID(ctx, aidJPKI); err != nil {
-		return nil, stepErr(StepReadAuthCert, err)
-	}
-	cert, err := s.ReadObject(ctx, efAuthCert)
+	cert, err := readAuthCert(ctx, s)
 	if err != nil {
-		return nil, stepErr(StepReadAuthCert, err)
+		return nil, err
 	}
 	if !cfg.SkipTerminalCert {
 		s.Step(StepTerminalCert)
