@@ -45,10 +45,14 @@ func tapTime(m ModeResult) string {
 	return tapSeconds(m.TapTime)
 }
 
-// tapSeconds renders a duration as "0.42 s"; "–" when nothing was predicted.
+// tapSeconds renders a duration as "0.42 s", or in milliseconds under 0.1 s ("3.2 ms": a PC/SC
+// reader's measured time, where "0.00 s" would read as nothing); "–" when nothing was predicted.
 func tapSeconds(d time.Duration) string {
-	if d <= 0 {
+	switch {
+	case d <= 0:
 		return "–"
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }

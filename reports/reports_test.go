@@ -446,3 +446,17 @@ func TestThumbnailRefusesAllocationBombs(t *testing.T) {
 		}
 	}
 }
+
+func TestTapSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "–"}, {3200 * time.Microsecond, "3.2 ms"}, {99 * time.Millisecond, "99.0 ms"},
+		{100 * time.Millisecond, "0.10 s"}, {1390 * time.Millisecond, "1.39 s"},
+	} {
+		if got := tapSeconds(tc.d); got != tc.want {
+			t.Errorf("tapSeconds(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
