@@ -56,6 +56,29 @@ func (l *latencies) report(b *testing.B, unit string, elapsed time.Duration) {
 
 const benchClients = 32 // concurrent app sessions (RunParallel goroutines)
 
+// parallelOps runs ops from benchClients goroutines until b.N are done (each goroutine gets its
+// op from perGoroutine), timing each, and reports ops/s with the p50 and p99 latencies.
+func parallelOps(b *testing.B, unit string, perGoroutine func() func() error) {
+	var lat latencies
+	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	t0 := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		op := perGoroutine()
+		var mine []time.Duration
+		for pb.Next() {
+			t := time.Now()
+			if err := op(); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(t))
+		}
+		lat.add(mine)
+	})
+	lat.report(b, unit, time.Since(t0))
+}
+
 // BenchmarkConsentRegistration: POST /v1/app/consents in PIN mode over loopback HTTP: chain
 // check (cached after the first), RSA-2048 signature verify, consent row + audit row in a
 // durable group commit. The challenges and the card's signatures are prepared before the timer
@@ -75,24 +98,13 @@ func BenchmarkConsentRegistration(b *testing.B) {
 			Signature: signChallenge(b, adult.AuthKey, ch.Challenge), Items: allItems}}
 	}
 	var next atomic.Int64
-	var lat latencies
-	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
-	b.ResetTimer()
-	t0 := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
+	parallelOps(b, "consents", func() func() error {
+		return func() error {
 			w := work[next.Add(1)-1]
-			t := time.Now()
-			if _, err := w.s.RegisterConsent(e.ctx, w.req); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(t))
+			_, err := w.s.RegisterConsent(e.ctx, w.req)
+			return err
 		}
-		lat.add(mine)
 	})
-	lat.report(b, "consents", time.Since(t0))
 }
 
 // BenchmarkChallenge: POST /v1/app/challenges (random nonce, in-memory, durable audit row), the
@@ -100,24 +112,13 @@ func BenchmarkConsentRegistration(b *testing.B) {
 func BenchmarkChallenge(b *testing.B) {
 	e, sess := benchEnv(b, benchClients)
 	var next atomic.Int64
-	var lat latencies
-	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
-	b.ResetTimer()
-	t0 := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
+	parallelOps(b, "challenges", func() func() error {
 		s := sess[int(next.Add(1)-1)%len(sess)]
-		var mine []time.Duration
-		for pb.Next() {
-			t := time.Now()
-			if _, err := s.Challenge(e.ctx); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(t))
+		return func() error {
+			_, err := s.Challenge(e.ctx)
+			return err
 		}
-		lat.add(mine)
 	})
-	lat.report(b, "challenges", time.Since(t0))
 }
 
 // BenchmarkLookup: 資格確認結果検索 by consent ID over loopback HTTP (read + durable audit row).
@@ -129,25 +130,14 @@ func BenchmarkLookup(b *testing.B) {
 		ids = append(ids, must(pinConsent(e, s, adult.AuthCert, adult.AuthKey, allItems)).Consent.ID)
 	}
 	var next atomic.Int64
-	var lat latencies
-	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
-	b.ResetTimer()
-	t0 := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
+	parallelOps(b, "lookups", func() func() error {
 		i := int(next.Add(1)-1) % len(sess)
 		s, id := sess[i], ids[i]
-		var mine []time.Duration
-		for pb.Next() {
-			t := time.Now()
-			if _, err := s.Search(e.ctx, api.SearchRequest{ConsentID: id}); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(t))
+		return func() error {
+			_, err := s.Search(e.ctx, api.SearchRequest{ConsentID: id})
+			return err
 		}
-		lat.add(mine)
 	})
-	lat.report(b, "lookups", time.Since(t0))
 }
 
 // BenchmarkCeilingRSA2048Verify: one PKCS#1 v1.5 SHA-256 verify, the signature check of a
