@@ -147,3 +147,15 @@ func (a *App) Lookup(ctx context.Context, consentID string, withMedication bool)
 	}
 	return out, nil
 }
+
+// Search is 資格確認結果検索 by date range or name (kana), as the app's search screen offers.
+func (a *App) Search(ctx context.Context, req api.SearchRequest) ([]api.QualificationResult, error) {
+	if a.sess == nil {
+		return nil, stepErr(StepLookup, errors.New("not logged in"))
+	}
+	rs, err := a.sess.Search(ctx, req)
+	if err != nil {
+		return nil, stepErr(StepLookup, err)
+	}
+	return rs, nil
+}
