@@ -111,11 +111,12 @@ cleanup
 flock -u 9
 
 # --- 5. the Ginkgo suite on target pcsc --------------------------------------------------------
+# With it, TestCardRemovedMidPath: the card taken away mid-consent is a clean, typed failure.
 # The pcsc target takes the pcscd lock itself (conformance/hil/stack), starts pcscd when none
 # runs, and presents a fresh virtual card of each persona through vpcd; its verdicts must equal
 # those of the in-process profile with the same capabilities (conformance/expected.yaml).
 echo "hil: the conformance suite on target pcsc (reports: $out/suite, log: $out/suite.log)"
-if ! $GO test -tags pcsc -count=1 -timeout 15m ./conformance -run '^TestConformance$' \
+if ! $GO test -tags pcsc -count=1 -timeout 15m ./conformance -run '^(TestCardRemovedMidPath|TestConformance)$' \
     -args -target pcsc -out "$out/suite" >"$out/suite.log" 2>&1; then
   status=1
   echo "hil: SUITE ON TARGET pcsc FAILED" >&2
