@@ -9,9 +9,10 @@ FUZZTIME ?= 10s
 run: deps
 	$(GO) run ./cmd/mynaconform run -out $(OUT)
 
-## test: vet, all tests (the PC/SC path included when the stack is installed), a short fuzz run
+## test: vet, all tests, go test vs ginkgo -p agreement, a short fuzz run, and the PC/SC path (make hil)
 test: deps vet
 	$(GO) test -count=1 ./...
+	bash conformance/parallel.sh
 	$(MAKE) fuzz
 	$(MAKE) hil
 
