@@ -248,7 +248,7 @@ func TestLockoutThresholdConfigurable(t *testing.T) {
 
 func TestSessionsAndDevices(t *testing.T) {
 	e := newEnv(t, nil)
-	a, act, s := e.device(doctorID)
+	_, act, s := e.device(doctorID)
 	e.clock.Advance(29 * time.Minute)
 	must(s.Challenge(e.ctx)) // activity refreshes the idle timer
 	e.clock.Advance(29 * time.Minute)
@@ -282,7 +282,7 @@ func TestSessionsAndDevices(t *testing.T) {
 	wantCode(t, err, api.CodeUnauthenticated)
 
 	s3 := must(e.c.Login(e.ctx, login))
-	a = e.admin(instA) // the first admin session idled out
+	a := e.admin(instA) // the first admin session idled out
 	if err := a.RevokeDevice(e.ctx, act.DeviceID); err != nil {
 		t.Fatal(err)
 	}

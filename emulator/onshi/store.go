@@ -29,8 +29,7 @@ import (
 // and certificate checks, password hashing and token generation happen before a write is queued,
 // never under the write lock. Reads use a separate pool of query-only connections.
 
-const schemaVersion = 1
-
+// migrations[i] takes the schema to version i+1 (recorded in schema_migrations).
 var migrations = []string{
 	// 1: initial schema. Times are Unix nanoseconds (UTC); dates are YYYY-MM-DD Japan time.
 	`CREATE TABLE institutions(
