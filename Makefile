@@ -1,7 +1,6 @@
 # mynaconform: the single entry point. CI (.ci/run) calls the same targets.
 GO      ?= go
 OUT     ?= reports/out
-FUZZTIME ?= 10s
 
 .PHONY: run test bench hil deps fuzz vet fixtures scale
 
@@ -22,15 +21,21 @@ vet:
 	$(GO) vet ./...
 	@if pkg-config --exists libpcsclite 2>/dev/null; then $(GO) vet -tags pcsc ./...; fi
 
-## fuzz: bounded fuzzing of every byte and request entry point (their seed corpora run in 'go test' too)
+## fuzz: bounded fuzzing of every byte and request entry point (their seed corpora run in 'go test' too).
+## Budgets are execution counts, not durations: with a duration Go 1.26's fuzz coordinator can
+## report its own deadline as a failure with no crasher (golang/go#75804, fixed in Go 1.27).
+## Each count is about 10 s of fuzzing on this project's 2-core machine; FUZZX scales them all.
+FUZZX ?= 1
 FUZZ_TARGETS = \
-	./emulator/card:FuzzTransmit ./emulator/card:FuzzParseAgainstSkythen ./emulator/phone:FuzzPhoneTransmit \
-	./emulator/vpcd:FuzzServe ./emulator/onshi:FuzzDecodeRequests ./readers/session:FuzzTransmit \
-	./readers/tlv:FuzzParse ./reports/transcript:FuzzRead ./reports:FuzzThumbnail
+	./emulator/card:FuzzTransmit:200000 ./emulator/card:FuzzParseAgainstSkythen:200000 \
+	./emulator/phone:FuzzPhoneTransmit:300000 ./emulator/vpcd:FuzzServe:80000 \
+	./emulator/onshi:FuzzDecodeRequests:20000 ./readers/session:FuzzTransmit:400000 \
+	./readers/tlv:FuzzParse:300000 ./reports/transcript:FuzzRead:200000 ./reports:FuzzThumbnail:50000
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; n=$$(( $${rest#*:} * $(FUZZX) )); \
+	  echo "fuzz $$fn in $$pkg for $$n inputs"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$${n}x $$pkg; \
 	done
 
 ## bench: benchmarks of every layer, side by side in one run
