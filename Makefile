@@ -30,7 +30,7 @@ FUZZ_TARGETS = \
 	./emulator/card:FuzzTransmit:200000 ./emulator/card:FuzzParseAgainstSkythen:200000 \
 	./emulator/phone:FuzzPhoneTransmit:300000 ./emulator/vpcd:FuzzServe:80000 \
 	./emulator/onshi:FuzzDecodeRequests:20000 ./readers/session:FuzzTransmit:400000 \
-	./readers/tlv:FuzzParse:300000 ./reports/transcript:FuzzRead:200000 ./reports:FuzzThumbnail:50000
+	./formats/tlv:FuzzParse:300000 ./reports/transcript:FuzzRead:200000 ./reports:FuzzThumbnail:50000
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; n=$$(( $${rest#*:} * $(FUZZX) )); \

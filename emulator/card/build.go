@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/mynaconform/mynaconform/readers/tlv"
+	"github.com/mynaconform/mynaconform/formats/tlv"
 )
 
 // ef is one elementary file of an application: a data file, a key EF holding reference data

@@ -9,7 +9,7 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/mynaconform/mynaconform/readers/tlv"
+	"github.com/mynaconform/mynaconform/formats/tlv"
 )
 
 // CVCertificate is a card-verifiable certificate in the shape of ISO/IEC 7816-8 / BSI TR-03110:

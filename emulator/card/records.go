@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mynaconform/mynaconform/readers/tlv"
+	"github.com/mynaconform/mynaconform/formats/tlv"
 )
 
 // sha256AlgorithmID is the DER AlgorithmIdentifier { id-sha256, NULL } (RFC 8017 section 9.2

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/readers"
-	"github.com/mynaconform/mynaconform/readers/tlv"
+	"github.com/mynaconform/mynaconform/formats/tlv"
 )
 
 // Application identifiers of the My Number card (card.md).

@@ -1,7 +1,14 @@
-// Package tlv encodes and decodes the BER-TLV objects of ISO/IEC 7816-4 (clause 5.2) as the My
-// Number card uses them: tags of one or two bytes (FF20, DF21, 5F4E, 7F21, ...), definite lengths
-// in short form or 81/82 long form. Files carry filler bytes (FF) after the outer object; Parse
-// stops at the object and reports what follows.
+// Package tlv encodes and decodes the data objects of ISO/IEC 7816-4 clause 5.2 as the My Number
+// card uses them:
+//
+//   - BER-TLV (Parse, Append): tags of one or two bytes (FF20, DF21, 5F4E, 7F21, ...), definite
+//     lengths in short form or 81/82 long form. Files carry filler bytes (FF) after the outer
+//     object; Parse stops at the object and reports what follows.
+//   - SIMPLE-TLV (ParseSimple, AppendSimple): a one-byte tag and a length of one byte or FF HH LL,
+//     the records of the 共通カードAP (e.g. 01 1C + 28 digits).
+//
+// It is part of the neutral formats home (formats/): the card emulator, the session layer, the
+// reference app and the qualification system all import it.
 package tlv
 
 import (
@@ -131,3 +138,47 @@ func AppendLen(dst []byte, n int) []byte {
 
 // Encode returns the TLV encoding of tag and value.
 func Encode(tag uint16, value []byte) []byte { return Append(nil, tag, value) }
+
+// ErrTooLong reports a value longer than the 65535 bytes a two-byte length can carry.
+var ErrTooLong = errors.New("tlv: value longer than 65535 bytes")
+
+// ParseSimple decodes one SIMPLE-TLV object (ISO/IEC 7816-4 5.2.1): a tag byte other than 00 and
+// FF, a length byte 00..FE, or FF followed by two length bytes. It returns the object and the
+// rest of b.
+func ParseSimple(b []byte) (Object, []byte, error) {
+	if len(b) < 2 {
+		return Object{}, nil, ErrTruncated
+	}
+	tag := b[0]
+	if tag == 0x00 || tag == 0xFF {
+		return Object{}, nil, fmt.Errorf("tlv: SIMPLE-TLV tag %02X is invalid", tag)
+	}
+	l, hdr := int(b[1]), 2
+	if b[1] == 0xFF {
+		if len(b) < 4 {
+			return Object{}, nil, ErrTruncated
+		}
+		l, hdr = int(b[2])<<8|int(b[3]), 4
+	}
+	if len(b) < hdr+l {
+		return Object{}, nil, fmt.Errorf("%w: tag %02X wants %d bytes, %d left", ErrTruncated, tag, l, len(b)-hdr)
+	}
+	return Object{Tag: uint16(tag), Value: b[hdr : hdr+l]}, b[hdr+l:], nil
+}
+
+// AppendSimple appends the SIMPLE-TLV encoding of tag and value to dst.
+func AppendSimple(dst []byte, tag byte, value []byte) ([]byte, error) {
+	if tag == 0x00 || tag == 0xFF {
+		return dst, fmt.Errorf("tlv: SIMPLE-TLV tag %02X is invalid", tag)
+	}
+	if len(value) > 0xFFFF {
+		return dst, ErrTooLong
+	}
+	dst = append(dst, tag)
+	if len(value) < 0xFF {
+		dst = append(dst, byte(len(value)))
+	} else {
+		dst = append(dst, 0xFF, byte(len(value)>>8), byte(len(value)))
+	}
+	return append(dst, value...), nil
+}

@@ -98,6 +98,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(% X) -> tag %X value % X re-encodes as % X", consumed, o.Tag, o.Value, re)
 		}
 		_, _ = ParseAll(b)
+		// SIMPLE-TLV: whatever parses re-encodes to the same bytes when the length form matches.
+		if so, srest, err := ParseSimple(b); err == nil {
+			consumed := b[:len(b)-len(srest)]
+			re, err := AppendSimple(nil, byte(so.Tag), so.Value)
+			if err != nil || (len(re) == len(consumed) && !bytes.Equal(re, consumed)) {
+				t.Fatalf("ParseSimple(% X) re-encodes as % X (%v)", consumed, re, err)
+			}
+		}
 	})
 }
 
@@ -107,5 +115,40 @@ func BenchmarkParseCertificateHeader(b *testing.B) {
 		if _, err := TotalLen(hdr); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// 共通カードAP EF 0001 record 1 is SIMPLE-TLV: 01 1C + 28 ASCII digits (card.md section 5).
+func TestSimpleTLV(t *testing.T) {
+	rec := append([]byte{0x01, 0x1C}, "400000012719843"+"13221"+"20350217"...)
+	o, rest, err := ParseSimple(rec)
+	if err != nil || o.Tag != 0x01 || len(o.Value) != 28 || len(rest) != 0 {
+		t.Fatalf("ParseSimple = %X %d %d %v", o.Tag, len(o.Value), len(rest), err)
+	}
+	for _, n := range []int{0, 1, 0xFE, 0xFF, 0x100, 0xFFFF} {
+		v := bytes.Repeat([]byte{0x5A}, n)
+		enc, err := AppendSimple(nil, 0x02, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantHdr := 2
+		if n >= 0xFF {
+			wantHdr = 4
+		}
+		if len(enc) != wantHdr+n {
+			t.Fatalf("len %d: encoding of %d bytes", n, len(enc))
+		}
+		o, rest, err := ParseSimple(append(enc, 0x09))
+		if err != nil || !bytes.Equal(o.Value, v) || !bytes.Equal(rest, []byte{0x09}) {
+			t.Fatalf("len %d: round trip %d bytes, rest % X, %v", n, len(o.Value), rest, err)
+		}
+	}
+	for _, bad := range [][]byte{{0x01}, {0x00, 0x01, 0x00}, {0xFF, 0x01, 0x00}, {0x01, 0x05, 1, 2}, {0x01, 0xFF, 0x01}} {
+		if _, _, err := ParseSimple(bad); err == nil {
+			t.Errorf("ParseSimple(% X) accepted", bad)
+		}
+	}
+	if _, err := AppendSimple(nil, 0x01, make([]byte, 0x10000)); !errors.Is(err, ErrTooLong) {
+		t.Errorf("AppendSimple of 65536 bytes: %v", err)
 	}
 }
