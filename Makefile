@@ -27,10 +27,12 @@ vet:
 ## Each count is about 10 s of fuzzing on this project's 2-core machine; FUZZX scales them all.
 FUZZX ?= 1
 FUZZ_TARGETS = \
+	./formats/iso7816:FuzzParseCommand:300000 ./formats/tlv:FuzzParse:300000 \
+	./formats/mynumber:FuzzParseRecords:150000 \
 	./emulator/card:FuzzTransmit:200000 ./emulator/card:FuzzParseAgainstSkythen:200000 \
 	./emulator/phone:FuzzPhoneTransmit:300000 ./emulator/vpcd:FuzzServe:80000 \
 	./emulator/onshi:FuzzDecodeRequests:20000 ./readers/session:FuzzTransmit:400000 \
-	./formats/tlv:FuzzParse:300000 ./reports/transcript:FuzzRead:200000 ./reports:FuzzThumbnail:50000
+	./reports/transcript:FuzzRead:200000 ./reports:FuzzThumbnail:50000
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; n=$$(( $${rest#*:} * $(FUZZX) )); \
