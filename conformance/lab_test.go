@@ -13,6 +13,7 @@ import (
 
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/insured"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
 
@@ -117,7 +118,7 @@ func labTrust() (roots []*x509.Certificate, face *rsa.PublicKey, err error) {
 // synthetic insured record of the persona it plays, so the qualification system knows the
 // person (onshi identifies people by their auth certificate).
 func (w *world) enrollLabCard(ctx context.Context, s *session.Session) error {
-	if err := s.SelectAID(ctx, session.AIDJPKI); err != nil {
+	if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 		return err
 	}
 	cert, err := s.ReadObject(ctx, 0x000A)

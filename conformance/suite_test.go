@@ -20,6 +20,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/iso7816"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/session"
 	"github.com/mynaconform/mynaconform/reports"
@@ -231,7 +232,7 @@ func deviceSpecs(i int, d target.Device) {
 			blocked := persona("blocked")
 			return withCard(ctx, d, a, blocked, func(s *session.Session, r *result) *result {
 				_, err := a.ConsentPIN(ctx, s, []byte(blocked.AuthPIN), consentItems)
-				if !errors.Is(err, session.ErrPINBlocked) {
+				if !errors.Is(err, iso7816.SWBlocked) {
 					return r.failf(app.StepVerifyPIN, "want the card to refuse a blocked PIN, got %v", err)
 				}
 				return r
@@ -259,7 +260,7 @@ func deviceSpecs(i int, d target.Device) {
 		spec(d, "VIS-003", func(ctx context.Context) *result {
 			fa := persona("face-auth")
 			return withCard(ctx, d, a, fa, func(s *session.Session, r *result) *result {
-				if _, err := a.ConsentPIN(ctx, s, []byte("1234"), consentItems); !errors.Is(err, session.ErrPINBlocked) {
+				if _, err := a.ConsentPIN(ctx, s, []byte("1234"), consentItems); !errors.Is(err, iso7816.SWBlocked) {
 					return r.failf(app.StepVerifyPIN, "want the card to refuse PIN mode (no PIN set: 6984), got %v", err)
 				}
 				if _, _, err := a.ConsentVisual(ctx, s, verificationBOf(fa), photoCheck(fa), consentItems); err != nil {

@@ -7,26 +7,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
 
-// Application identifiers and files the app uses (card.md). The app keeps its own constants, as
-// a real client does, rather than importing the emulator's.
-var (
-	aidJPKI     = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
-	aidCardFace = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02} // 券面事項確認AP
-)
-
-const (
-	efAuthCert     = 0x000A // JPKI user-authentication certificate (free)
-	efAuthPIN      = 0x0018 // JPKI auth PIN, 4 digits
-	efAuthKey      = 0x0017 // JPKI auth private key
-	efFaceVerifyB  = 0x0012 // card-face AP key: 照合番号B
-	efFaceRecord   = 0x0002 // card-face AP: card face record FF20
-	sigPKCS1AsIs   = 0x00   // COMPUTE DIGITAL SIGNATURE P1: PKCS#1 v1.5 over the data as given
-	faceSigNoKeyP2 = 0      // P2 00: card-face presence signature, no credential
-)
+// faceSigNoKey is P2 00 of COMPUTE DIGITAL SIGNATURE: the card-face AP's card-presence
+// signature, with the AP's own key and no credential (card.md section 7).
+const faceSigNoKey mynumber.FID = 0
 
 // Step names, as they appear in transcripts and in failure reasons.
 const (
@@ -82,17 +69,17 @@ func FailedStep(err error) string {
 // digestInfo is DigestInfo(SHA-256(msg)): what the card signs with P1 00 (OpenSC's usage).
 func digestInfo(msg []byte) []byte {
 	h := sha256.Sum256(msg)
-	return card.DigestInfoSHA256(h[:])
+	return mynumber.DigestInfoSHA256(h[:])
 }
 
 // readAuthCert selects JPKI-AP and reads the user-authentication certificate (free to read):
 // the first step of both modes.
 func readAuthCert(ctx context.Context, s *session.Session) ([]byte, error) {
 	s.Step(StepReadAuthCert)
-	if err := s.SelectAID(ctx, aidJPKI); err != nil {
+	if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 		return nil, stepErr(StepReadAuthCert, err)
 	}
-	cert, err := s.ReadObject(ctx, efAuthCert)
+	cert, err := s.ReadObject(ctx, mynumber.JPKIAuthCert)
 	if err != nil {
 		return nil, stepErr(StepReadAuthCert, err)
 	}
@@ -113,11 +100,11 @@ func ReadPINEvidence(ctx context.Context, s *session.Session, pin []byte, challe
 		return nil, err
 	}
 	s.Step(StepVerifyPIN)
-	if err := s.Verify(ctx, efAuthPIN, pin, session.SecretPIN); err != nil {
+	if err := s.Verify(ctx, mynumber.JPKIAuthPIN, pin, session.SecretPIN); err != nil {
 		return nil, stepErr(StepVerifyPIN, err)
 	}
 	s.Step(StepSignChallenge)
-	sig, err := s.Sign(ctx, sigPKCS1AsIs, efAuthKey, digestInfo(challenge))
+	sig, err := s.Sign(ctx, mynumber.SigPKCS1Raw, mynumber.JPKIAuthKey, digestInfo(challenge))
 	if err != nil {
 		return nil, stepErr(StepSignChallenge, err)
 	}
@@ -143,7 +130,7 @@ type VisualEvidence struct {
 	AuthCert      []byte
 	FaceRecord    []byte // EF 0002 as read (the BER object)
 	CardSignature []byte // card-presence signature over the challenge
-	Face          *card.FaceRecord
+	Face          *mynumber.FaceRecord
 }
 
 // ReadVisualEvidence runs the visual-mode (目視確認) card steps.
@@ -162,19 +149,19 @@ func ReadVisualEvidence(ctx context.Context, s *session.Session, cfg VisualConfi
 		}
 	}
 	s.Step(StepVerifyB)
-	if err := s.SelectAID(ctx, aidCardFace); err != nil {
+	if err := s.SelectAID(ctx, mynumber.AIDCardFace); err != nil {
 		return nil, stepErr(StepVerifyB, err)
 	}
-	if err := s.Verify(ctx, efFaceVerifyB, verificationB, session.SecretVerificationB); err != nil {
+	if err := s.Verify(ctx, mynumber.FaceNumberB, verificationB, session.SecretVerificationB); err != nil {
 		return nil, stepErr(StepVerifyB, err)
 	}
 	s.Step(StepReadCardFace)
-	raw, err := s.ReadObject(ctx, efFaceRecord)
+	raw, err := s.ReadObject(ctx, mynumber.FaceRecordEF)
 	if err != nil {
 		return nil, stepErr(StepReadCardFace, err)
 	}
 	s.Step(StepCheckFace)
-	rec, err := card.ParseFaceRecord(raw)
+	rec, err := mynumber.ParseFaceRecord(raw)
 	if err != nil {
 		return nil, stepErr(StepCheckFace, err)
 	}
@@ -185,7 +172,7 @@ func ReadVisualEvidence(ctx context.Context, s *session.Session, cfg VisualConfi
 		return nil, stepErr(StepCheckFace, err)
 	}
 	s.Step(StepCardPresence)
-	sig, err := s.Sign(ctx, sigPKCS1AsIs, faceSigNoKeyP2, digestInfo(challenge))
+	sig, err := s.Sign(ctx, mynumber.SigPKCS1Raw, faceSigNoKey, digestInfo(challenge))
 	if err != nil {
 		return nil, stepErr(StepCardPresence, err)
 	}

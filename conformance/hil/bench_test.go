@@ -10,8 +10,8 @@ import (
 	"github.com/ebfe/scard"
 
 	"github.com/mynaconform/mynaconform/conformance/hil/stack"
-	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/vpcd"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -75,7 +75,7 @@ func BenchmarkPCSC(b *testing.B) {
 			})
 
 			b.Run("read-4k-extended", func(b *testing.B) {
-				transmit(b, r, append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, card.AIDCardFace...), 0x9000)
+				transmit(b, r, append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, mynumber.AIDCardFace...), 0x9000)
 				transmit(b, r, []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x12}, 0x9000)
 				pin := p.VerificationB()
 				transmit(b, r, append([]byte{0x00, 0x20, 0x00, 0x80, byte(len(pin))}, pin...), 0x9000)

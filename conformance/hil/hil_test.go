@@ -18,6 +18,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/vpcd"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/pcsc"
 	"github.com/mynaconform/mynaconform/readers/readertest"
@@ -108,7 +109,7 @@ func transmit(t testing.TB, r readers.Reader, cmd []byte, sw uint16) []byte {
 
 // APDUs of card.md.
 var (
-	selectJPKI = append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, card.AIDJPKI...)
+	selectJPKI = append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, mynumber.AIDJPKI...)
 	selectAuth = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x0A} // EF 000A, auth certificate
 	selectPIN  = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18}
 	selectKey  = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x17}
@@ -258,7 +259,7 @@ func TestSessionOverPCSC(t *testing.T) {
 		}
 		s := session.New(r)
 		ctx := testCtx(t)
-		if err := s.SelectAID(ctx, session.AIDJPKI); err != nil {
+		if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 			t.Fatal(err)
 		}
 		der, err := s.ReadObject(ctx, 0x000A)

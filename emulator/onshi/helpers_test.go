@@ -18,6 +18,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // Test secrets. They must never show up in the database, the WAL or the audit trail.
@@ -221,12 +222,12 @@ func visualCard(t testing.TB, p *fixtures.Persona, termCert, nonce []byte) (face
 	prof := must(p.CardProfile())
 	c := must(card.New(prof, card.WithRequireTerminalAuth(true)))
 	c.PowerOn()
-	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, []byte(card.AIDJPKI), false))
+	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDJPKI.Bytes(), false))
 	ext := append([]byte{0x80, 0xA2, 0x00, 0x00, 0x00, byte(len(termCert) >> 8), byte(len(termCert))}, termCert...)
 	transmit(t, c, ext)
-	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, []byte(card.AIDCardFace), false))
-	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(card.KeyFaceNumberB), []byte(p.VerificationB()), false))
-	face = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(card.EFFaceRecord), 0x00, 0x00, 0x00, 0x00})
+	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDCardFace.Bytes(), false))
+	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(mynumber.FaceNumberB), []byte(p.VerificationB()), false))
+	face = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceRecordEF), 0x00, 0x00, 0x00, 0x00})
 	h := sha256.Sum256(nonce)
 	sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, card.DigestInfoSHA256(h[:]), true))
 	return face, sig

@@ -3,7 +3,7 @@ package phone
 import (
 	"testing"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
 
@@ -17,7 +17,7 @@ var (
 func BenchmarkCardTransmit(b *testing.B) {
 	_, c := persona(b, "adult")
 	c.PowerOn()
-	c.Transmit(append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, card.AIDJPKI...))
+	c.Transmit(append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, mynumber.AIDJPKI...))
 	for b.Loop() {
 		if r := c.Transmit(benchSelect); len(r) != 2 {
 			b.Fatal(r)
@@ -34,7 +34,7 @@ func BenchmarkPhoneTransmit(b *testing.B) {
 	if err := ph.Connect(bg); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := ph.Transmit(bg, append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, card.AIDJPKI...)); err != nil {
+	if _, err := ph.Transmit(bg, append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0A}, mynumber.AIDJPKI...)); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -63,10 +63,10 @@ func BenchmarkSessionReadObjectPhone(b *testing.B) {
 			}
 			for b.Loop() {
 				s := session.New(ph)
-				if err := s.SelectAID(bg, []byte(card.AIDJPKI)); err != nil {
+				if err := s.SelectAID(bg, mynumber.AIDJPKI); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := s.ReadObject(bg, card.EFJPKIAuthCert); err != nil {
+				if _, err := s.ReadObject(bg, mynumber.JPKIAuthCert); err != nil {
 					b.Fatal(err)
 				}
 			}

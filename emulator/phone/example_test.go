@@ -9,6 +9,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/devices"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
@@ -30,11 +31,11 @@ func Example() {
 	}
 	s := session.New(ph)
 	s.Step("login/read-cert")
-	if err := s.SelectAID(ctx, []byte(card.AIDJPKI)); err != nil {
+	if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 		fmt.Println(err)
 		return
 	}
-	cert, err := s.ReadObject(ctx, card.EFJPKIAuthCert)
+	cert, err := s.ReadObject(ctx, mynumber.JPKIAuthCert)
 	fmt.Println(len(cert) > 1000, err)
 	for _, e := range s.Transcript() {
 		fmt.Printf("%s % X extended=%v\n", e.Step, e.Command[:4], e.Extended)
@@ -44,9 +45,9 @@ func Example() {
 	// Reading the whole card face (about 6 KB) in one READ breaks the iPhone's 1693-byte
 	// response cap: the link is lost.
 	s.Step("visual/card-face")
-	_ = s.SelectAID(ctx, []byte(card.AIDCardFace))
-	_ = s.Verify(ctx, card.KeyFaceNumberB, []byte(per.VerificationB()), session.SecretVerificationB)
-	_ = s.SelectEF(ctx, card.EFFaceRecord)
+	_ = s.SelectAID(ctx, mynumber.AIDCardFace)
+	_ = s.Verify(ctx, mynumber.FaceNumberB, []byte(per.VerificationB()), session.SecretVerificationB)
+	_ = s.SelectEF(ctx, mynumber.FaceRecordEF)
 	_, _, err = s.Transmit(ctx, []byte{0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00}, session.SecretNone)
 	fmt.Println(errors.Is(err, readers.ErrTagLost))
 	// Output:

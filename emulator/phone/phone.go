@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -182,7 +184,7 @@ func (ph *Phone) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	// Android's IsoDep checks only the length (AOSP); a profile that explicitly declares
 	// extended: false models a stack that also refuses the extended encoding.
-	if ph.p.Extended != nil && !*ph.p.Extended && isExtended(cmd) {
+	if ph.p.Extended != nil && !*ph.p.Extended && iso7816.HasExtendedForm(cmd) {
 		return nil, ph.fail("transmit", readers.ErrTransceiveLength,
 			"extended-length APDU on a handset without extended-length support")
 	}
@@ -237,10 +239,4 @@ func (ph *Phone) Close() error {
 		ph.connected = false
 	}
 	return nil
-}
-
-// isExtended reports whether cmd uses the extended-length form of ISO/IEC 7816-4 5.1: a body
-// starting with 00 and longer than one byte (cases 2E, 3E, 4E).
-func isExtended(cmd []byte) bool {
-	return len(cmd) >= 7 && cmd[4] == 0
 }

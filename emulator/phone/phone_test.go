@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/readertest"
 	"github.com/mynaconform/mynaconform/readers/session"
@@ -99,7 +100,7 @@ func TestTransceiveLength(t *testing.T) {
 			t.Errorf("max %d: Extended = %v", tc.max, ph.Info().Caps.Extended)
 		}
 		s := session.New(ph)
-		if err := s.SelectAID(bg, []byte(card.AIDJPKI)); err != nil {
+		if err := s.SelectAID(bg, mynumber.AIDJPKI); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := s.Transmit(bg, short261, session.SecretNone); err != nil {
@@ -120,7 +121,7 @@ func TestTransceiveLength(t *testing.T) {
 			t.Errorf("max %d: 262-byte 80 A2 with a bogus certificate: SW %04X, %v", tc.max, sw, err)
 		}
 		// the session shapes reads to fit either handset
-		if obj, err := s.ReadObject(bg, card.EFJPKIAuthCert); err != nil || len(obj) < 1000 {
+		if obj, err := s.ReadObject(bg, mynumber.JPKIAuthCert); err != nil || len(obj) < 1000 {
 			t.Errorf("max %d: ReadObject: %d bytes, %v", tc.max, len(obj), err)
 		}
 	}
@@ -155,13 +156,13 @@ func TestTransceiveLength(t *testing.T) {
 // cardFace verifies 照合番号B on the card-face AP and selects EF 0002 (5.9 KB on "adult").
 func cardFace(t *testing.T, s *session.Session, verificationB string) {
 	t.Helper()
-	if err := s.SelectAID(bg, []byte(card.AIDCardFace)); err != nil {
+	if err := s.SelectAID(bg, mynumber.AIDCardFace); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Verify(bg, card.KeyFaceNumberB, []byte(verificationB), session.SecretVerificationB); err != nil {
+	if err := s.Verify(bg, mynumber.FaceNumberB, []byte(verificationB), session.SecretVerificationB); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SelectEF(bg, card.EFFaceRecord); err != nil {
+	if err := s.SelectEF(bg, mynumber.FaceRecordEF); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -199,15 +200,15 @@ func TestResponseCap(t *testing.T) {
 		if err := ph.Connect(bg); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SelectAID(bg, []byte(card.AIDCardFace)); err != nil {
+		if err := s.SelectAID(bg, mynumber.AIDCardFace); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ReadObject(bg, card.EFFaceRecord); !errors.Is(err, session.ErrSecurityStatus) {
+		if _, err := s.ReadObject(bg, mynumber.FaceRecordEF); !errors.Is(err, iso7816.SWSecurityStatus) {
 			t.Errorf("cap %d: card face after the tag loss: %v, want ErrSecurityStatus", capBytes, err)
 		}
 		// the session keeps under the cap on its own
 		cardFace(t, s, p.VerificationB())
-		if obj, err := s.ReadObject(bg, card.EFFaceRecord); err != nil || len(obj) < 4000 {
+		if obj, err := s.ReadObject(bg, mynumber.FaceRecordEF); err != nil || len(obj) < 4000 {
 			t.Errorf("cap %d: session ReadObject: %d bytes, %v", capBytes, len(obj), err)
 		}
 	}
@@ -239,10 +240,10 @@ func TestTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := session.New(ph)
-		if err := s.SelectAID(bg, []byte(card.AIDJPKI)); err != nil {
+		if err := s.SelectAID(bg, mynumber.AIDJPKI); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Verify(bg, card.EFJPKIAuthPIN, []byte(per.AuthPIN), session.SecretPIN); err != nil {
+		if err := s.Verify(bg, mynumber.JPKIAuthPIN, []byte(per.AuthPIN), session.SecretPIN); err != nil {
 			t.Fatal(err)
 		}
 		before, sent := ph.Elapsed(), len(cc.cmds)
@@ -275,10 +276,10 @@ func TestRemoveAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := session.New(ph)
-	if err := s.SelectAID(bg, []byte(card.AIDJPKI)); err != nil {
+	if err := s.SelectAID(bg, mynumber.AIDJPKI); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.ReadObject(bg, card.EFJPKIAuthCert) // SELECT EF is APDU 2, the READ is 3
+	_, err := s.ReadObject(bg, mynumber.JPKIAuthCert) // SELECT EF is APDU 2, the READ is 3
 	transportErr(t, err, readers.ErrCardRemoved)
 	if len(cc.cmds) != 2 || ph.APDUs() != 2 || cc.powerOff != 1 {
 		t.Errorf("card saw %d commands, %d power-offs", len(cc.cmds), cc.powerOff)
@@ -288,10 +289,10 @@ func TestRemoveAfter(t *testing.T) {
 	if err := ph.Connect(bg); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SelectAID(bg, []byte(card.AIDJPKI)); err != nil {
+	if err := s.SelectAID(bg, mynumber.AIDJPKI); err != nil {
 		t.Fatalf("after re-insertion: %v", err)
 	}
-	if _, err := s.ReadObject(bg, card.EFJPKIAuthCert); err != nil {
+	if _, err := s.ReadObject(bg, mynumber.JPKIAuthCert); err != nil {
 		t.Errorf("the fault fired twice: %v", err)
 	}
 }
@@ -305,11 +306,11 @@ func TestRemoveAtStep(t *testing.T) {
 	}
 	s := session.New(ph)
 	s.Step("login/read-cert")
-	if err := s.SelectAID(bg, []byte(card.AIDJPKI)); err != nil {
+	if err := s.SelectAID(bg, mynumber.AIDJPKI); err != nil {
 		t.Fatal(err)
 	}
 	s.Step("consent/sign")
-	_, err := s.Sign(bg, 0, card.EFJPKIAuthKey, []byte{1})
+	_, err := s.Sign(bg, 0, mynumber.JPKIAuthKey, []byte{1})
 	transportErr(t, err, readers.ErrCardRemoved)
 	if len(cc.cmds) != 1 || cc.powerOff != 1 {
 		t.Errorf("card saw %d commands, %d power-offs", len(cc.cmds), cc.powerOff)
@@ -326,8 +327,8 @@ func TestCorruptResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := session.New(ph)
-	_ = s.SelectAID(bg, []byte(card.AIDJPKI))
-	_ = s.SelectEF(bg, card.EFJPKITokenInfo)
+	_ = s.SelectAID(bg, mynumber.AIDJPKI)
+	_ = s.SelectEF(bg, mynumber.JPKITokenInfo)
 	bad, err := s.ReadBinary(bg, 0, 32) // APDU 3: corrupted
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +434,7 @@ func TestTimingCalibration(t *testing.T) {
 		p.BitRate = tc.rate
 		ph := New(p, &fileCard{file: cert})
 		_ = ph.Connect(bg)
-		obj, err := session.New(ph).ReadObject(bg, card.EFJPKIAuthCACert)
+		obj, err := session.New(ph).ReadObject(bg, mynumber.JPKIAuthCACert)
 		if err != nil || len(obj) != 1331 {
 			t.Fatalf("ReadObject: %d bytes, %v", len(obj), err)
 		}

@@ -100,6 +100,10 @@ func IsExtended(cmd []byte) bool {
 	return ok && l.Extended
 }
 
+// HasExtendedForm reports bytes that begin like an extended-length APDU (at least 7 bytes, the
+// fifth 00) without checking the rest: all an NFC stack that refuses extended frames looks at.
+func HasExtendedForm(cmd []byte) bool { return len(cmd) >= 7 && cmd[4] == 0 }
+
 // Command is a command APDU: skythen/apdu's Capdu (CLA, INS, P1, P2, Data, Ne with 0 = no Le) and
 // the encoding form, which Capdu does not keep and which matters on this card (GET CHALLENGE
 // refuses an extended Le, 80 A2 needs an extended Lc) and on a handset (its transceive limit).

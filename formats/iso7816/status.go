@@ -131,6 +131,8 @@ func (s StatusWord) lookup() meaning {
 	}
 	n := int(s.SW2())
 	switch {
+	case s == SWWrongSecret:
+		return meaning{"wrong reference data, no tries left: blocked", "照合不一致（残り0回）：閉塞"}
 	case s&0xFFF0 == SWWrongSecret:
 		x := int(s & 0x0F)
 		return meaning{fmt.Sprintf("wrong reference data, %d tries left", x), fmt.Sprintf("照合不一致（残り%d回）", x)}

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -16,7 +18,7 @@ import (
 // writes to the card.
 var (
 	// SELECT JPKI-AP by AID (short form).
-	probeSelectJPKI = []byte{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
+	probeSelectJPKI = append([]byte{0x00, iso7816.InsSelect, iso7816.SelectByName, iso7816.SelectNoFCI, byte(len(mynumber.AIDJPKI))}, mynumber.AIDJPKI...)
 	// SELECT EF 000A (user-authentication certificate, free) with an extended Lc (case 3E).
 	probeSelectEFExt = []byte{0x00, 0xA4, 0x02, 0x0C, 0x00, 0x00, 0x02, 0x00, 0x0A}
 	// The same SELECT in short form, for readers that fail the extended one.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -18,16 +20,28 @@ type Options struct {
 	AuthPIN string
 }
 
-// Command APDUs (card.md).
+// Command APDUs (card.md), built from the formats home.
 var (
-	selectJPKI    = []byte{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
-	selectToken   = []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x06}
-	readLabel     = []byte{0x00, 0xB0, 0x00, 0x00, 0x20}       // first 32 bytes: the label
-	readLabelSFI  = []byte{0x00, 0xB0, 0x86, 0x00, 0x20}       // same by short EF 06
-	retriesAuth   = []byte{0x00, 0x20, 0x00, 0x98}             // non-consuming retry query, EF 0018
-	digestInfoSHA = []byte{0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, // DigestInfo prefix for SHA-256 (RFC 8017 9.2)
-		0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
+	selectJPKI   = apdu(0x00, iso7816.InsSelect, iso7816.SelectByName, iso7816.SelectNoFCI, mynumber.AIDJPKI.Bytes(), 0)
+	selectToken  = apdu(0x00, iso7816.InsSelect, iso7816.SelectEF, iso7816.SelectNoFCI, mynumber.JPKITokenInfo.Bytes(), 0)
+	readLabel    = apdu(0x00, iso7816.InsReadBinary, 0, 0, nil, 32)                           // first 32 bytes: the label
+	readLabelSFI = apdu(0x00, iso7816.InsReadBinary, sfi(mynumber.JPKITokenInfo), 0, nil, 32) // same by short EF 06
+	retriesAuth  = apdu(0x00, iso7816.InsVerify, 0, sfi(mynumber.JPKIAuthPIN), nil, 0)        // non-consuming retry query, EF 0018
 )
+
+// apdu encodes a constant command; it panics on a field out of range (a programming error).
+func apdu(cla, ins, p1, p2 byte, data []byte, ne int) []byte {
+	b, err := iso7816.NewCommand(cla, ins, p1, p2, data, ne).Bytes()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func sfi(f mynumber.FID) byte {
+	b, _ := f.SFI()
+	return b
+}
 
 // Run runs the conformance subtests; open returns a fresh, unconnected reader with a card
 // (each subtest opens its own).
@@ -101,9 +115,8 @@ func RunWith(t *testing.T, open func(t *testing.T) readers.Reader, o Options) {
 			connect(t, r)
 			defer r.Close()
 			d := sha256.Sum256([]byte("readertest"))
-			sign := append([]byte{0x80, 0x2A, 0x00, 0x97, byte(len(digestInfoSHA) + len(d))}, digestInfoSHA...)
-			sign = append(append(sign, d[:]...), 0x00)
-			verify := append([]byte{0x00, 0x20, 0x00, 0x98, byte(len(o.AuthPIN))}, o.AuthPIN...)
+			sign := apdu(mynumber.ClaProprietary, mynumber.InsComputeSignature, byte(mynumber.SigPKCS1Raw), sfi(mynumber.JPKIAuthKey), mynumber.DigestInfoSHA256(d[:]), 256)
+			verify := apdu(0x00, iso7816.InsVerify, 0, sfi(mynumber.JPKIAuthPIN), []byte(o.AuthPIN), 0)
 			wantSW(t, r, selectJPKI, 0x9000)
 			wantSW(t, r, sign, 0x6982) // no PIN yet
 			wantSW(t, r, verify, 0x9000)

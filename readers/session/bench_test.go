@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkSessionReadObject(b *testing.B) {
 			for b.Loop() {
 				r.sent = r.sent[:0]
 				s := New(r)
-				if err := s.SelectAID(ctx, AIDJPKI); err != nil {
+				if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 					b.Fatal(err)
 				}
 				if obj, err := s.ReadObject(ctx, 0x000A); err != nil || len(obj) != 2000 {

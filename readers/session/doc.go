@@ -6,8 +6,8 @@
 //     (ReadBinary, ReadObject);
 //   - handles 61xx (GET RESPONSE, ISO 7816-4 5.3.3 / 11.1.6 of T=0) and 6Cxx (re-send with
 //     Le = xx, ISO 7816-3 / 7816-4 table 6);
-//   - turns status words into typed errors (StatusError, PINError and the Err* sentinels, matched
-//     with errors.Is / errors.As);
+//   - turns status words into typed errors (StatusError, PINError) that unwrap to the
+//     iso7816.StatusWord, matched with errors.Is(err, iso7816.SWSecurityStatus) / errors.As;
 //   - keeps the exact bytes of every exchange (Exchange), labelled with the current step.
 //
 // Secrets: an Exchange keeps the exact bytes sent, secrets included, so that a transcript can

@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/mynaconform/mynaconform/formats/iso7816"
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -47,13 +48,13 @@ type fakeCard struct {
 func sw(data []byte, sw uint16) []byte { return append(bytes.Clone(data), byte(sw>>8), byte(sw)) }
 
 func (c *fakeCard) transmit(cmd []byte) ([]byte, error) {
-	l, ok := parseLayout(cmd)
+	l, ok := iso7816.ParseLayout(cmd)
 	if !ok {
 		return sw(nil, 0x6700), nil
 	}
-	data := cmd[l.dataOff : l.dataOff+l.dataLen]
+	data := cmd[l.DataOffset : l.DataOffset+l.DataLen]
 	switch cmd[1] {
-	case insSelect:
+	case iso7816.InsSelect:
 		switch cmd[2] {
 		case 0x04:
 			if _, ok := c.files[string(data)]; !ok {
@@ -68,7 +69,7 @@ func (c *fakeCard) transmit(cmd []byte) ([]byte, error) {
 			c.ef = fid
 		}
 		return sw(nil, 0x9000), nil
-	case insReadBinary:
+	case iso7816.InsReadBinary:
 		f, ok := c.files[c.aid][c.ef]
 		if !ok {
 			return sw(nil, 0x6986), nil
@@ -77,16 +78,16 @@ func (c *fakeCard) transmit(cmd []byte) ([]byte, error) {
 		if off > len(f) {
 			return sw(nil, 0x6B00), nil
 		}
-		n := l.ne
+		n := l.Ne
 		if c.maxRead > 0 && n > c.maxRead {
 			n = c.maxRead
 		}
 		end := min(off+n, len(f))
-		if end-off < l.ne && c.maxRead == 0 {
+		if end-off < l.Ne && c.maxRead == 0 {
 			return sw(f[off:end], 0x6282), nil
 		}
 		return sw(f[off:end], 0x9000), nil
-	case insVerify:
+	case iso7816.InsVerify:
 		if c.tries == 0 {
 			return sw(nil, 0x6984), nil
 		}

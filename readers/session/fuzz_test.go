@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/mynaconform/mynaconform/formats/iso7816"
 )
 
 // FuzzTransmit sends arbitrary bytes through a session to a scripted reader answering with
@@ -30,8 +32,8 @@ func FuzzTransmit(f *testing.F) {
 			if len(e.Command) != len(orig[i].Command) || len(e.Response) != len(orig[i].Response) {
 				t.Fatalf("masking changed a length: % X -> % X", orig[i].Command, e.Command)
 			}
-			if l, ok := parseLayout(e.Command); ok && e.Secret != SecretNone && l.dataLen > 0 {
-				if !bytes.Equal(e.Command[l.dataOff:l.dataOff+l.dataLen], bytes.Repeat([]byte{maskByte}, l.dataLen)) {
+			if l, ok := iso7816.ParseLayout(e.Command); ok && e.Secret != SecretNone && l.DataLen > 0 {
+				if !bytes.Equal(e.Command[l.DataOffset:l.DataOffset+l.DataLen], bytes.Repeat([]byte{maskByte}, l.DataLen)) {
 					t.Fatalf("secret data not masked: % X", e.Command)
 				}
 			}

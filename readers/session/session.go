@@ -9,26 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaconform/mynaconform/readers"
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/formats/tlv"
-)
-
-// Application identifiers of the My Number card (card.md).
-var (
-	AIDJPKI    = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01} // 公的個人認証 JPKI-AP
-	AIDKenkaku = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02} // 券面事項確認AP
-	AIDKenhojo = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08} // 券面事項入力補助AP
-)
-
-// Instruction bytes (ISO/IEC 7816-4 and JPKI).
-const (
-	insVerify       = 0x20
-	insSign         = 0x2A // COMPUTE DIGITAL SIGNATURE, CLA 80 (JPKI)
-	insChallenge    = 0x84
-	insTerminalCert = 0xA2 // terminal certificate, CLA 80 (card.md)
-	insSelect       = 0xA4
-	insReadBinary   = 0xB0
-	insGetResponse  = 0xC0
+	"github.com/mynaconform/mynaconform/readers"
 )
 
 // Secret says what a command's data field carries, so transcripts can mask it.
@@ -82,8 +66,8 @@ func (e Exchange) Masked() Exchange {
 	m := e
 	if e.Secret != SecretNone && len(e.Command) > 4 {
 		m.Command = bytes.Clone(e.Command)
-		if l, ok := parseLayout(e.Command); ok {
-			fill(m.Command[l.dataOff : l.dataOff+l.dataLen])
+		if l, ok := iso7816.ParseLayout(e.Command); ok {
+			fill(m.Command[l.DataOffset : l.DataOffset+l.DataLen])
 		} else {
 			fill(m.Command[4:]) // malformed: everything after the header may be secret
 		}
@@ -125,11 +109,6 @@ func (e Exchange) String() string {
 // GoString masks too, so %#v never prints a secret.
 func (e Exchange) GoString() string { return "session.Exchange{" + e.String() + "}" }
 
-type secretFile struct {
-	aid []byte
-	fid uint16
-}
-
 // Session drives one card over one reader. See the package documentation.
 type Session struct {
 	r       readers.Reader
@@ -142,9 +121,9 @@ type Session struct {
 	buf2    []byte // follow-up commands (6Cxx re-send, GET RESPONSE)
 
 	// Selection tracking, for masking reads of secret files.
-	aid     []byte
-	ef      uint16
-	secrets []secretFile
+	aid     mynumber.AID
+	ef      mynumber.FID
+	secrets []mynumber.SecretFile
 	masking bool // the last exchange read a secret file (GET RESPONSE continues it)
 }
 
@@ -152,7 +131,7 @@ type Session struct {
 func New(r readers.Reader) *Session {
 	s := &Session{
 		r:       r,
-		secrets: []secretFile{{AIDKenhojo, 0x0001}, {AIDKenkaku, 0x0005}},
+		secrets: append([]mynumber.SecretFile(nil), mynumber.SecretFiles...),
 	}
 	s.clock, _ = r.(readers.Clocked)
 	s.stepper, _ = r.(interface{ SetStep(string) })
@@ -176,11 +155,11 @@ func (s *Session) Step(name string) {
 }
 
 // SecretFile marks EF fid of application aid as secret: the response data of reads of it are
-// masked in transcripts. By default the My Number files are marked: 券面事項入力補助AP EF 0001 and
-// 券面事項確認AP EF 0005. Detection follows the SELECT commands the session saw (by AID, by
-// FID, and READ BINARY's short-EF form).
-func (s *Session) SecretFile(aid []byte, fid uint16) {
-	s.secrets = append(s.secrets, secretFile{bytes.Clone(aid), fid})
+// masked in transcripts. By default the My Number files are marked (mynumber.SecretFiles:
+// 券面事項入力補助AP EF 0001 and 券面事項確認AP EF 0005). Detection follows the SELECT commands
+// the session saw (by AID, by FID, and READ BINARY's short-EF form).
+func (s *Session) SecretFile(aid mynumber.AID, fid mynumber.FID) {
+	s.secrets = append(s.secrets, mynumber.SecretFile{AID: aid, FID: fid})
 }
 
 // Exchanges returns a copy of every exchange so far, in order, unmasked. Use Transcript for
@@ -209,7 +188,7 @@ func (s *Session) Elapsed() time.Duration { return s.elapsed }
 // Le = xx; every exchange is recorded. err is only for transport failures (a *readers.TransportError
 // from the reader, or ErrShortResponse for a response under 2 bytes); status words are the
 // caller's to interpret. A command under 4 bytes is refused without being sent.
-func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp []byte, sw uint16, err error) {
+func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp []byte, sw iso7816.StatusWord, err error) {
 	if len(cmd) < 4 {
 		return nil, 0, fmt.Errorf("session: %d-byte command is no APDU (CLA INS P1 P2 at least)", len(cmd))
 	}
@@ -217,8 +196,8 @@ func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp
 	if err != nil {
 		return nil, 0, err
 	}
-	if sw>>8 == 0x6C {
-		if l, ok := parseLayout(cmd); ok {
+	if sw.SW1() == 0x6C {
+		if l, ok := iso7816.ParseLayout(cmd); ok {
 			ne := int(sw & 0xFF)
 			if ne == 0 {
 				ne = 256
@@ -230,20 +209,20 @@ func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp
 			}
 		}
 	}
-	if sw>>8 != 0x61 {
+	if sw.SW1() != 0x61 {
 		return resp, sw, nil
 	}
 	out := bytes.Clone(resp)
-	for n := 0; sw>>8 == 0x61; n++ {
+	for n := 0; sw.SW1() == 0x61; n++ {
 		// at most 65536 bytes arrive in 256-byte pieces; a card that goes on is broken
-		if n > maxExtLe/maxShortLe || len(out) > maxExtLe {
+		if n > iso7816.MaxExtendedNe/iso7816.MaxShortNe || len(out) > iso7816.MaxExtendedNe {
 			return nil, 0, fmt.Errorf("get response: card keeps answering 61xx after %d bytes in %d commands", len(out), n)
 		}
 		ne := int(sw & 0xFF)
 		if ne == 0 {
 			ne = 256
 		}
-		s.buf2, _ = appendAPDU(s.buf2[:0], cmd[0]&0x03, insGetResponse, 0, 0, nil, ne, false)
+		s.buf2, _ = iso7816.NewCommand(cmd[0]&iso7816.ClaChannel, iso7816.InsGetResponse, 0, 0, nil, ne).AppendTo(s.buf2[:0])
 		resp, sw, err = s.exchange(ctx, s.buf2, SecretNone)
 		if err != nil {
 			return nil, 0, err
@@ -254,16 +233,16 @@ func (s *Session) Transmit(ctx context.Context, cmd []byte, secret Secret) (resp
 }
 
 // withLe re-encodes cmd (laid out as l) with expected length ne, in cmd's own form.
-func withLe(dst, cmd []byte, l commandLayout, ne int) []byte {
+func withLe(dst, cmd []byte, l iso7816.Layout, ne int) []byte {
 	dst = append(dst, cmd[:4]...)
-	if !l.extended {
-		if l.dataLen > 0 {
-			dst = append(dst, cmd[4:l.dataOff+l.dataLen]...)
+	if !l.Extended {
+		if l.DataLen > 0 {
+			dst = append(dst, cmd[4:l.DataOffset+l.DataLen]...)
 		}
 		return append(dst, byte(ne))
 	}
-	if l.dataLen > 0 {
-		dst = append(dst, cmd[4:l.dataOff+l.dataLen]...)
+	if l.DataLen > 0 {
+		dst = append(dst, cmd[4:l.DataOffset+l.DataLen]...)
 	} else {
 		dst = append(dst, 0)
 	}
@@ -271,8 +250,8 @@ func withLe(dst, cmd []byte, l commandLayout, ne int) []byte {
 }
 
 // exchange carries one APDU and records it.
-func (s *Session) exchange(ctx context.Context, cmd []byte, secret Secret) ([]byte, uint16, error) {
-	l, ok := parseLayout(cmd)
+func (s *Session) exchange(ctx context.Context, cmd []byte, secret Secret) ([]byte, iso7816.StatusWord, error) {
+	l, ok := iso7816.ParseLayout(cmd)
 	var before time.Duration
 	var start time.Time
 	if s.clock != nil {
@@ -292,7 +271,7 @@ func (s *Session) exchange(ctx context.Context, cmd []byte, secret Secret) ([]by
 		Step:     s.step,
 		Command:  bytes.Clone(cmd),
 		Secret:   secret,
-		Extended: ok && l.extended,
+		Extended: ok && l.Extended,
 		Elapsed:  d,
 	}
 	if err == nil && len(resp) < 2 {
@@ -308,7 +287,7 @@ func (s *Session) exchange(ctx context.Context, cmd []byte, secret Secret) ([]by
 		return nil, 0, err
 	}
 	e.Response = bytes.Clone(resp)
-	sw := uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1])
+	sw := iso7816.SWOf(resp)
 	e.SecretResponse = s.track(cmd, l, ok, sw)
 	s.ex = append(s.ex, e)
 	return resp[:len(resp)-2], sw, nil
@@ -316,26 +295,26 @@ func (s *Session) exchange(ctx context.Context, cmd []byte, secret Secret) ([]by
 
 // track follows the card's selection state from the commands it answered and reports whether
 // this exchange's response data is secret.
-func (s *Session) track(cmd []byte, l commandLayout, ok bool, sw uint16) bool {
+func (s *Session) track(cmd []byte, l iso7816.Layout, ok bool, sw iso7816.StatusWord) bool {
 	ins, p1 := cmd[1], cmd[2]
 	prev := s.masking
 	s.masking = false
 	switch {
-	case ins == insSelect && ok && sw == 0x9000:
-		data := cmd[l.dataOff : l.dataOff+l.dataLen]
+	case ins == iso7816.InsSelect && ok && sw == iso7816.SWOK:
+		data := cmd[l.DataOffset : l.DataOffset+l.DataLen]
 		switch {
-		case p1 == 0x04:
-			s.aid = append(s.aid[:0], data...)
+		case p1 == iso7816.SelectByName:
+			s.aid = mynumber.AID(data)
 			s.ef = 0
-		case p1 == 0x02 && len(data) == 2:
-			s.ef = uint16(data[0])<<8 | uint16(data[1])
+		case p1 == iso7816.SelectEF && len(data) == 2:
+			s.ef = mynumber.FID(data[0])<<8 | mynumber.FID(data[1])
 		}
-	case ins == insReadBinary || ins == insReadBinary|1:
-		if ins == insReadBinary && p1&0x80 != 0 && sw>>8 != 0x6A {
-			s.ef = uint16(p1 & 0x1F) // short-EF form selects the EF (card.md)
+	case ins == iso7816.InsReadBinary || ins == iso7816.InsReadBinary|1:
+		if ins == iso7816.InsReadBinary && p1&0x80 != 0 && sw.SW1() != 0x6A {
+			s.ef = mynumber.FID(p1 & 0x1F) // short-EF form selects the EF (card.md)
 		}
 		s.masking = s.isSecret()
-	case ins == insGetResponse:
+	case ins == iso7816.InsGetResponse:
 		s.masking = prev
 	}
 	return s.masking
@@ -343,7 +322,7 @@ func (s *Session) track(cmd []byte, l commandLayout, ok bool, sw uint16) bool {
 
 func (s *Session) isSecret() bool {
 	for _, f := range s.secrets {
-		if f.fid == s.ef && bytes.Equal(f.aid, s.aid) {
+		if f.FID == s.ef && f.AID == s.aid {
 			return true
 		}
 	}
@@ -351,7 +330,7 @@ func (s *Session) isSecret() bool {
 }
 
 // do runs cmd (usually s.buf) and wraps transport errors with op.
-func (s *Session) do(ctx context.Context, op string, cmd []byte, secret Secret) ([]byte, uint16, error) {
+func (s *Session) do(ctx context.Context, op string, cmd []byte, secret Secret) ([]byte, iso7816.StatusWord, error) {
 	data, sw, err := s.Transmit(ctx, cmd, secret)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", op, err)
@@ -361,16 +340,18 @@ func (s *Session) do(ctx context.Context, op string, cmd []byte, secret Secret) 
 
 func (s *Session) build(cla, ins, p1, p2 byte, data []byte, ne int, ext bool) error {
 	var err error
-	s.buf, err = appendAPDU(s.buf[:0], cla, ins, p1, p2, data, ne, ext)
+	c := iso7816.NewCommand(cla, ins, p1, p2, data, ne)
+	c.Extended = ext
+	s.buf, err = c.AppendTo(s.buf[:0])
 	return err
 }
 
-// SelectAID selects an application by its AID (00 A4 04 0C Lc AID).
-func (s *Session) SelectAID(ctx context.Context, aid []byte) error {
+// SelectAID selects an application by its AID or a prefix of it (00 A4 04 0C Lc AID).
+func (s *Session) SelectAID(ctx context.Context, aid mynumber.AID) error {
 	if len(aid) == 0 || len(aid) > 16 {
 		return fmt.Errorf("select AID: AID of %d bytes (ISO 7816-4: 1..16)", len(aid))
 	}
-	if err := s.build(0x00, insSelect, 0x04, 0x0C, aid, 0, false); err != nil {
+	if err := s.build(0x00, iso7816.InsSelect, iso7816.SelectByName, iso7816.SelectNoFCI, []byte(aid), 0, false); err != nil {
 		return err
 	}
 	_, sw, err := s.do(ctx, "select AID", s.buf, SecretNone)
@@ -381,8 +362,8 @@ func (s *Session) SelectAID(ctx context.Context, aid []byte) error {
 }
 
 // SelectEF selects an elementary file of the current application (00 A4 02 0C 02 FID).
-func (s *Session) SelectEF(ctx context.Context, fid uint16) error {
-	if err := s.build(0x00, insSelect, 0x02, 0x0C, []byte{byte(fid >> 8), byte(fid)}, 0, false); err != nil {
+func (s *Session) SelectEF(ctx context.Context, fid mynumber.FID) error {
+	if err := s.build(0x00, iso7816.InsSelect, iso7816.SelectEF, iso7816.SelectNoFCI, fid.Bytes(), 0, false); err != nil {
 		return err
 	}
 	op := fmt.Sprintf("select EF %04X", fid)
@@ -420,7 +401,7 @@ func (s *Session) readBinary(ctx context.Context, dst []byte, offset, n int) ([]
 			return dst, fmt.Errorf("read binary: offset %d beyond the 15-bit offset of READ BINARY", off)
 		}
 		want := min(n-got, chunk)
-		if err := s.build(0x00, insReadBinary, byte(off>>8), byte(off), nil, want, false); err != nil {
+		if err := s.build(0x00, iso7816.InsReadBinary, byte(off>>8), byte(off), nil, want, false); err != nil {
 			return dst, err
 		}
 		data, sw, err := s.do(ctx, "read binary", s.buf, SecretNone)
@@ -428,8 +409,8 @@ func (s *Session) readBinary(ctx context.Context, dst []byte, offset, n int) ([]
 			return dst, err
 		}
 		switch {
-		case sw == 0x9000, sw == 0x6282:
-		case sw == 0x6B00 && got > 0:
+		case sw == iso7816.SWOK, sw == iso7816.SWEndOfFile:
+		case sw == iso7816.SWWrongOffset && got > 0:
 			return dst, nil
 		default:
 			return dst, swError("read binary", sw)
@@ -441,7 +422,7 @@ func (s *Session) readBinary(ctx context.Context, dst []byte, offset, n int) ([]
 		got += len(data)
 		// 6282: end of file before Le bytes. A short answer with 9000 may be the card's own
 		// response limit rather than the end of the file: read on (6B00 then ends it).
-		if sw == 0x6282 || len(data) == 0 {
+		if sw == iso7816.SWEndOfFile || len(data) == 0 {
 			break
 		}
 	}
@@ -454,7 +435,7 @@ const headerLen = 4
 // ReadObject selects EF fid and reads the BER-TLV object at its start, without the filler
 // after it: first the object's header (4 bytes, one more for a two-byte tag with a 82 length),
 // then the rest with as few READ BINARY commands as the reader allows.
-func (s *Session) ReadObject(ctx context.Context, fid uint16) ([]byte, error) {
+func (s *Session) ReadObject(ctx context.Context, fid mynumber.FID) ([]byte, error) {
 	if err := s.SelectEF(ctx, fid); err != nil {
 		return nil, err
 	}
@@ -488,58 +469,63 @@ func (s *Session) ReadObject(ctx context.Context, fid uint16) ([]byte, error) {
 }
 
 // shortEF returns P2 = 80|SFI for fid (0: the current EF, P2 = 80).
-func shortEF(op string, fid uint16) (byte, error) {
-	if fid > 0x1E {
-		return 0, fmt.Errorf("%s: EF %04X has no short EF identifier (1..1E)", op, fid)
+func shortEF(op string, fid mynumber.FID) (byte, error) {
+	if fid == 0 {
+		return 0x80, nil
 	}
-	return 0x80 | byte(fid), nil
+	p2, ok := fid.SFI()
+	if !ok {
+		return 0, fmt.Errorf("%s: EF %04X has no short EF identifier (1..1E)", op, uint16(fid))
+	}
+	return p2, nil
 }
 
 // Verify presents secret to the key EF fid (VERIFY 00 20 00 80|SFI Lc secret; fid 0: the
-// current EF). A wrong secret gives *PINError; a blocked one ErrPINBlocked. kind marks the data
-// for masking (SecretNone is taken as SecretPIN: VERIFY data is always secret).
-func (s *Session) Verify(ctx context.Context, fid uint16, secret []byte, kind Secret) error {
+// current EF). A wrong secret gives *PINError; a blocked one an error matching iso7816.SWBlocked.
+// kind marks the data for masking (SecretNone is taken as SecretPIN: VERIFY data is always secret).
+func (s *Session) Verify(ctx context.Context, fid mynumber.FID, secret []byte, kind Secret) error {
 	p2, err := shortEF("verify", fid)
 	if err != nil {
 		return err
 	}
-	if len(secret) == 0 || len(secret) > maxShortLc {
+	if len(secret) == 0 || len(secret) > iso7816.MaxShortLc {
 		return fmt.Errorf("verify: secret of %d bytes", len(secret))
 	}
 	if kind == SecretNone {
 		kind = SecretPIN
 	}
-	if err := s.build(0x00, insVerify, 0x00, p2, secret, 0, false); err != nil {
+	if err := s.build(0x00, iso7816.InsVerify, 0x00, p2, secret, 0, false); err != nil {
 		return err
 	}
 	_, sw, err := s.do(ctx, "verify", s.buf, kind)
 	if err != nil {
 		return err
 	}
-	if sw&0xFFF0 == 0x63C0 {
-		return &PINError{Retries: int(sw & 0x0F)}
+	if n, ok := sw.Retries(); ok {
+		return &PINError{Retries: n}
 	}
 	return swError("verify", sw)
 }
 
 // Retries asks how many tries key EF fid has left without consuming one (VERIFY with no data,
 // 00 20 00 80|SFI). 63Cx gives x; 9000 (already verified in this security state) gives -1; a
-// blocked or unset secret (6984) gives 0 with an error matching ErrPINBlocked.
-func (s *Session) Retries(ctx context.Context, fid uint16) (int, error) {
+// blocked or unset secret (6984) gives 0 with an error matching iso7816.SWBlocked.
+func (s *Session) Retries(ctx context.Context, fid mynumber.FID) (int, error) {
 	p2, err := shortEF("retries", fid)
 	if err != nil {
 		return 0, err
 	}
-	if err := s.build(0x00, insVerify, 0x00, p2, nil, 0, false); err != nil {
+	if err := s.build(0x00, iso7816.InsVerify, 0x00, p2, nil, 0, false); err != nil {
 		return 0, err
 	}
 	_, sw, err := s.do(ctx, "retries", s.buf, SecretNone)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, err
-	case sw&0xFFF0 == 0x63C0:
-		return int(sw & 0x0F), nil
-	case sw == 0x9000:
+	}
+	if n, ok := sw.Retries(); ok {
+		return n, nil
+	}
+	if sw == iso7816.SWOK {
 		return -1, nil
 	}
 	return 0, swError("retries", sw)
@@ -547,8 +533,8 @@ func (s *Session) Retries(ctx context.Context, fid uint16) (int, error) {
 
 // Sign sends COMPUTE DIGITAL SIGNATURE (80 2A P1 P2 Lc data 00). keyFID names the key as
 // P2 = 80|SFI; 0 sends P2 = 00 (the card-presence signature of the card-face AP, card.md).
-// P1 picks the scheme (00 PKCS#1 v1.5 over data, ...; card.md).
-func (s *Session) Sign(ctx context.Context, p1 byte, keyFID uint16, data []byte) ([]byte, error) {
+// P1 picks the scheme (mynumber.SignatureScheme).
+func (s *Session) Sign(ctx context.Context, p1 mynumber.SignatureScheme, keyFID mynumber.FID, data []byte) ([]byte, error) {
 	var p2 byte
 	if keyFID != 0 {
 		var err error
@@ -559,7 +545,7 @@ func (s *Session) Sign(ctx context.Context, p1 byte, keyFID uint16, data []byte)
 	if len(data) == 0 {
 		return nil, errors.New("sign: no data")
 	}
-	if err := s.build(0x80, insSign, p1, p2, data, 256, false); err != nil {
+	if err := s.build(mynumber.ClaProprietary, mynumber.InsComputeSignature, byte(p1), p2, data, 256, false); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	sig, sw, err := s.do(ctx, "sign", s.buf, SecretNone)
@@ -574,10 +560,10 @@ func (s *Session) Sign(ctx context.Context, p1 byte, keyFID uint16, data []byte)
 
 // GetChallenge asks the card for n random bytes (00 84 00 00 Le, n 1..256).
 func (s *Session) GetChallenge(ctx context.Context, n int) ([]byte, error) {
-	if n < 1 || n > maxShortLe {
+	if n < 1 || n > iso7816.MaxShortNe {
 		return nil, fmt.Errorf("get challenge: %d bytes (1..256)", n)
 	}
-	if err := s.build(0x00, insChallenge, 0, 0, nil, n, false); err != nil {
+	if err := s.build(0x00, iso7816.InsGetChallenge, 0, 0, nil, n, false); err != nil {
 		return nil, err
 	}
 	data, sw, err := s.do(ctx, "get challenge", s.buf, SecretNone)
@@ -600,7 +586,7 @@ func (s *Session) TerminalCertificate(ctx context.Context, cert []byte) error {
 	if len(cert) == 0 {
 		return errors.New("terminal certificate: empty certificate")
 	}
-	if err := s.build(0x80, insTerminalCert, 0, 0, cert, 0, true); err != nil {
+	if err := s.build(mynumber.ClaProprietary, mynumber.InsTerminalCertificate, 0, 0, cert, 0, true); err != nil {
 		return fmt.Errorf("terminal certificate: %w", err)
 	}
 	_, sw, err := s.do(ctx, "terminal certificate", s.buf, SecretNone)

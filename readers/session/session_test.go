@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -21,67 +23,6 @@ func h(s string) []byte {
 	return b
 }
 
-func TestAppendAPDU(t *testing.T) {
-	data255 := bytes.Repeat([]byte{1}, 255)
-	data256 := bytes.Repeat([]byte{2}, 256)
-	for _, tc := range []struct {
-		name string
-		data []byte
-		ne   int
-		ext  bool
-		want []byte
-	}{
-		{"case 1", nil, 0, false, h("00B00000")},
-		{"case 1 ext asked", nil, 0, true, h("00B00000")},
-		{"case 2S", nil, 16, false, h("00B0000010")},
-		{"case 2S 256", nil, 256, false, h("00B0000000")},
-		{"case 2E 257", nil, 257, false, h("00B00000000101")},
-		{"case 2E 65536", nil, 65536, false, h("00B00000000000")},
-		{"case 2E forced", nil, 4, true, h("00B00000000004")},
-		{"case 3S", h("0102"), 0, false, h("00B000000201 02")},
-		{"case 3S 255", data255, 0, false, append(h("00B00000FF"), data255...)},
-		{"case 3E 256", data256, 0, false, append(h("00B0000000 0100"), data256...)},
-		{"case 4S", h("01"), 256, false, h("00B000000101 00")},
-		{"case 4E forced", h("01"), 256, true, h("00B0000000 0001 01 0100")},
-		{"case 4E 65536", h("01"), 65536, false, h("00B0000000 0001 01 0000")},
-	} {
-		got, err := appendAPDU(nil, 0x00, 0xB0, 0, 0, tc.data, tc.ne, tc.ext)
-		if err != nil || !bytes.Equal(got, tc.want) {
-			t.Errorf("%s: got % X, %v; want % X", tc.name, got, err, tc.want)
-			continue
-		}
-		l, ok := parseLayout(got)
-		if !ok || l.dataLen != len(tc.data) || l.ne != tc.ne || !bytes.Equal(got[l.dataOff:l.dataOff+l.dataLen], tc.data) {
-			t.Errorf("%s: parseLayout = %+v, %v", tc.name, l, ok)
-		}
-		if IsExtended(got) != (len(got) > 4 && got[4] == 0 && len(got) > 5) {
-			t.Errorf("%s: IsExtended(% X) = %v", tc.name, got, IsExtended(got))
-		}
-	}
-	if _, err := appendAPDU(nil, 0, 0xB0, 0, 0, make([]byte, 65536), 0, true); err == nil {
-		t.Error("Lc 65536 accepted")
-	}
-	if _, err := appendAPDU(nil, 0, 0xB0, 0, 0, nil, 65537, true); err == nil {
-		t.Error("Ne 65537 accepted")
-	}
-	for _, bad := range [][]byte{h("00"), h("00A4040000 01"), h("00A4040C 03 0102"), h("00B000000000")} {
-		if _, ok := parseLayout(bad); ok {
-			t.Errorf("parseLayout(% X) accepted a malformed APDU", bad)
-		}
-	}
-}
-
-func TestAppendAPDUAllocs(t *testing.T) {
-	buf := make([]byte, 0, 64)
-	data := h("D392F000260100000001")
-	n := testing.AllocsPerRun(100, func() {
-		buf, _ = appendAPDU(buf[:0], 0, insSelect, 4, 0x0C, data, 0, false)
-	})
-	if n != 0 {
-		t.Errorf("appendAPDU into a large enough buffer allocates %v times", n)
-	}
-}
-
 func newFake(caps readers.Capabilities, c *fakeCard) (*fakeReader, *Session) {
 	r := &fakeReader{caps: caps, handle: c.transmit, per: time.Millisecond}
 	return r, New(r)
@@ -91,8 +32,8 @@ func jpkiCard(cert []byte) *fakeCard {
 	myNumber := append(h("FF100C"), []byte("123456789012")...)
 	return &fakeCard{
 		files: map[string]map[uint16][]byte{
-			string(AIDJPKI):    {0x000A: cert, 0x0018: nil},
-			string(AIDKenhojo): {0x0001: append(myNumber, 0xFF, 0xFF)},
+			string(mynumber.AIDJPKI):         {0x000A: cert, 0x0018: nil},
+			string(mynumber.AIDInputSupport): {0x0001: append(myNumber, 0xFF, 0xFF)},
 		},
 		pin: []byte("1234"), tries: 3,
 	}
@@ -122,7 +63,7 @@ func TestReadObjectDecisions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, s := newFake(tc.caps, jpkiCard(cert))
-			if err := s.SelectAID(ctx, AIDJPKI); err != nil {
+			if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 				t.Fatal(err)
 			}
 			got, err := s.ReadObject(ctx, 0x000A)
@@ -142,7 +83,7 @@ func TestReadObjectDecisions(t *testing.T) {
 				}
 			}
 			for i, e := range s.Exchanges() {
-				if e.Extended != IsExtended(e.Command) || (e.Extended && tc.caps.Extended == false) {
+				if e.Extended != iso7816.IsExtended(e.Command) || (e.Extended && tc.caps.Extended == false) {
 					t.Errorf("exchange %d: Extended %v for % X", i, e.Extended, e.Command)
 				}
 			}
@@ -154,9 +95,9 @@ func TestReadObjectTwoByteTag(t *testing.T) {
 	ctx := context.Background()
 	body := bytes.Repeat([]byte{0x5A}, 300)
 	obj := append(h("FF2082012C"), body...)
-	c := &fakeCard{files: map[string]map[uint16][]byte{string(AIDKenkaku): {0x0002: append(obj, 0xFF, 0xFF, 0xFF)}}}
+	c := &fakeCard{files: map[string]map[uint16][]byte{string(mynumber.AIDCardFace): {0x0002: append(obj, 0xFF, 0xFF, 0xFF)}}}
 	r, s := newFake(capsExt, c)
-	if err := s.SelectAID(ctx, AIDKenkaku); err != nil {
+	if err := s.SelectAID(ctx, mynumber.AIDCardFace); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ReadObject(ctx, 0x0002)
@@ -174,12 +115,12 @@ func TestReadObjectTwoByteTag(t *testing.T) {
 
 func TestReadObjectErrors(t *testing.T) {
 	ctx := context.Background()
-	c := &fakeCard{files: map[string]map[uint16][]byte{string(AIDJPKI): {
+	c := &fakeCard{files: map[string]map[uint16][]byte{string(mynumber.AIDJPKI): {
 		0x0001: certFile(600, 0)[:300], // header promises 600 bytes, file holds 300
 		0x0002: h("30"),                // no header
 	}}}
 	_, s := newFake(capsShort, c)
-	if err := s.SelectAID(ctx, AIDJPKI); err != nil {
+	if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ReadObject(ctx, 0x0001); err == nil {
@@ -188,8 +129,8 @@ func TestReadObjectErrors(t *testing.T) {
 	if _, err := s.ReadObject(ctx, 0x0002); err == nil {
 		t.Error("1-byte file read without error")
 	}
-	if _, err := s.ReadObject(ctx, 0x0009); !errors.Is(err, ErrFileNotFound) {
-		t.Errorf("missing EF: %v, want ErrFileNotFound", err)
+	if _, err := s.ReadObject(ctx, 0x0009); !errors.Is(err, iso7816.SWFileNotFound) {
+		t.Errorf("missing EF: %v, want iso7816.SWFileNotFound", err)
 	}
 }
 
@@ -201,7 +142,7 @@ func TestReadObjectCardCap(t *testing.T) {
 	c := jpkiCard(cert)
 	c.maxRead = 1000
 	r, s := newFake(capsExt, c)
-	_ = s.SelectAID(ctx, AIDJPKI)
+	_ = s.SelectAID(ctx, mynumber.AIDJPKI)
 	got, err := s.ReadObject(ctx, 0x000A)
 	if err != nil || !bytes.Equal(got, cert[:2500]) {
 		t.Fatalf("ReadObject = %d bytes, %v", len(got), err)
@@ -220,22 +161,22 @@ func TestReadObjectCardCap(t *testing.T) {
 func TestReadBinaryEndOfFile(t *testing.T) {
 	ctx := context.Background()
 	f := certFile(300, 0)
-	c := &fakeCard{files: map[string]map[uint16][]byte{string(AIDJPKI): {0x0001: f}}}
+	c := &fakeCard{files: map[string]map[uint16][]byte{string(mynumber.AIDJPKI): {0x0001: f}}}
 	_, s := newFake(capsShort, c)
-	_ = s.SelectAID(ctx, AIDJPKI)
+	_ = s.SelectAID(ctx, mynumber.AIDJPKI)
 	_ = s.SelectEF(ctx, 1)
 	got, err := s.ReadBinary(ctx, 0, 1000)
 	if err != nil || !bytes.Equal(got, f) {
 		t.Fatalf("ReadBinary past EOF = %d bytes, %v", len(got), err)
 	}
 	// exactly at the end: 6B00 after data ends the read cleanly
-	c.files[string(AIDJPKI)][1] = f[:256]
+	c.files[string(mynumber.AIDJPKI)][1] = f[:256]
 	got, err = s.ReadBinary(ctx, 0, 512)
 	if err != nil || len(got) != 256 {
 		t.Fatalf("ReadBinary of a 256-byte file = %d bytes, %v", len(got), err)
 	}
-	if _, err := s.ReadBinary(ctx, 300, 1); !errors.Is(err, ErrOffset) {
-		t.Errorf("offset beyond the end: %v, want ErrOffset", err)
+	if _, err := s.ReadBinary(ctx, 300, 1); !errors.Is(err, iso7816.SWWrongOffset) {
+		t.Errorf("offset beyond the end: %v, want iso7816.SWWrongOffset", err)
 	}
 	if _, err := s.ReadBinary(ctx, 0x8000, 1); err == nil {
 		t.Error("16-bit offset accepted")
@@ -310,34 +251,30 @@ func TestWrongLeExtended(t *testing.T) {
 	}
 }
 
+// Every status word reaches the caller as itself: errors.Is matches the iso7816 value, the
+// message names the word and its meaning. The words no table of the session could match before
+// (6300, 6986, 6884, 6581, issue 9) are among them.
 func TestTypedErrors(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct {
-		sw   uint16
-		want error
-	}{
-		{0x6984, ErrPINBlocked}, {0x6982, ErrSecurityStatus}, {0x6A82, ErrFileNotFound},
-		{0x6A86, ErrBadP1P2}, {0x6700, ErrWrongLength}, {0x6B00, ErrOffset},
-		{0x6D00, ErrINSNotSupported}, {0x6E00, ErrCLANotSupported}, {0x6985, ErrConditions},
-		{0x6A80, ErrBadData}, {0x6881, ErrChannel}, {0x69FC, ErrSM}, {0x6882, ErrSM},
+	for _, code := range []iso7816.StatusWord{
+		iso7816.SWBlocked, iso7816.SWSecurityStatus, iso7816.SWFileNotFound, iso7816.SWWrongP1P2, iso7816.SWWrongLength,
+		iso7816.SWWrongOffset, iso7816.SWINSNotSupported, iso7816.SWCLANotSupported, iso7816.SWConditions, iso7816.SWWrongData,
+		iso7816.SWChannelNotSupported, iso7816.SWSMNoSession, iso7816.SWSMNotSupported, iso7816.SWVerifyFailed,
+		iso7816.SWNoCurrentEF, iso7816.SWChainingNotSupported, iso7816.SWMemoryFailure, iso7816.SWFileStructure,
+		iso7816.SWNoSecurityEnv, iso7816.SWDataNotFound, iso7816.SWNoPreciseDiagnosis,
 	} {
-		r := &fakeReader{handle: func([]byte) ([]byte, error) { return sw(nil, tc.sw), nil }}
+		r := &fakeReader{handle: func([]byte) ([]byte, error) { return sw(nil, uint16(code)), nil }}
 		err := New(r).SelectEF(ctx, 0x0006)
 		var se *StatusError
-		if !errors.Is(err, tc.want) || !errors.As(err, &se) || se.SW != tc.sw {
-			t.Errorf("%04X: %v, want %v", tc.sw, err, tc.want)
+		if !errors.Is(err, code) || !errors.As(err, &se) || se.SW != code {
+			t.Errorf("%v: %v", code, err)
 		}
-		if !strings.Contains(err.Error(), fmt.Sprintf("%04X", tc.sw)) {
-			t.Errorf("%04X: message %q does not name the SW", tc.sw, err)
+		if !strings.Contains(err.Error(), code.String()) || !strings.Contains(err.Error(), code.Meaning()) {
+			t.Errorf("%v: message %q does not name the SW and its meaning", code, err)
 		}
-		if errors.Is(err, ErrSecurityStatus) != (tc.want == ErrSecurityStatus) {
-			t.Errorf("%04X matches ErrSecurityStatus", tc.sw)
+		if errors.Is(err, iso7816.SWSecurityStatus) != (code == iso7816.SWSecurityStatus) {
+			t.Errorf("%v matches 6982", code)
 		}
-	}
-	unknown := New(&fakeReader{handle: func([]byte) ([]byte, error) { return h("6F00"), nil }}).SelectEF(ctx, 6)
-	var se *StatusError
-	if !errors.As(unknown, &se) || se.SW != 0x6F00 || errors.Is(unknown, ErrFileNotFound) {
-		t.Errorf("6F00: %v", unknown)
 	}
 }
 
@@ -345,13 +282,13 @@ func TestVerifyAndRetries(t *testing.T) {
 	ctx := context.Background()
 	c := jpkiCard(nil)
 	_, s := newFake(capsShort, c)
-	_ = s.SelectAID(ctx, AIDJPKI)
+	_ = s.SelectAID(ctx, mynumber.AIDJPKI)
 	if n, err := s.Retries(ctx, 0x0018); n != 3 || err != nil {
 		t.Fatalf("Retries = %d, %v", n, err)
 	}
 	err := s.Verify(ctx, 0x0018, []byte("0000"), SecretPIN)
 	var pe *PINError
-	if !errors.As(err, &pe) || pe.Retries != 2 || errors.Is(err, ErrPINBlocked) {
+	if !errors.As(err, &pe) || pe.Retries != 2 || errors.Is(err, iso7816.SWBlocked) {
 		t.Fatalf("wrong PIN: %v", err)
 	}
 	if strings.Contains(err.Error(), "0000") {
@@ -362,13 +299,13 @@ func TestVerifyAndRetries(t *testing.T) {
 	}
 	_ = s.Verify(ctx, 0x0018, []byte("0000"), SecretPIN)
 	err = s.Verify(ctx, 0x0018, []byte("0000"), SecretPIN)
-	if !errors.As(err, &pe) || pe.Retries != 0 || !errors.Is(err, ErrPINBlocked) {
+	if !errors.As(err, &pe) || pe.Retries != 0 || !errors.Is(err, iso7816.SWBlocked) {
 		t.Fatalf("exhausting try: %v", err)
 	}
-	if err := s.Verify(ctx, 0x0018, []byte("1234"), SecretPIN); !errors.Is(err, ErrPINBlocked) {
+	if err := s.Verify(ctx, 0x0018, []byte("1234"), SecretPIN); !errors.Is(err, iso7816.SWBlocked) {
 		t.Fatalf("after blocking: %v", err)
 	}
-	if n, err := s.Retries(ctx, 0x0018); n != 0 || !errors.Is(err, ErrPINBlocked) {
+	if n, err := s.Retries(ctx, 0x0018); n != 0 || !errors.Is(err, iso7816.SWBlocked) {
 		t.Fatalf("Retries when blocked = %d, %v", n, err)
 	}
 	if err := s.Verify(ctx, 0x0100, []byte("1"), SecretPIN); err == nil {
@@ -407,11 +344,11 @@ func TestTranscript(t *testing.T) {
 	ctx := context.Background()
 	r, s := newFake(capsExt, jpkiCard(certFile(100, 10)))
 	s.Step("login/select")
-	_ = s.SelectAID(ctx, AIDJPKI)
+	_ = s.SelectAID(ctx, mynumber.AIDJPKI)
 	s.Step("login/verify")
 	_ = s.Verify(ctx, 0x0018, []byte("1234"), SecretPIN)
 	s.Step("kenhojo/my-number")
-	_ = s.SelectAID(ctx, AIDKenhojo)
+	_ = s.SelectAID(ctx, mynumber.AIDInputSupport)
 	mn, err := s.ReadObject(ctx, 0x0001)
 	if err != nil || !bytes.Contains(mn, []byte("123456789012")) {
 		t.Fatalf("my number read: %q %v", mn, err)
@@ -448,7 +385,7 @@ func TestTranscript(t *testing.T) {
 	for i, e := range tr {
 		fmt.Fprintln(&dump, e)
 		fmt.Fprintf(&dump, "%v %#v\n", ex[i], ex[i])
-		if ex[i].SecretResponse != (ex[i].Step == "kenhojo/my-number" && ex[i].Command[1] == insReadBinary) {
+		if ex[i].SecretResponse != (ex[i].Step == "kenhojo/my-number" && ex[i].Command[1] == iso7816.InsReadBinary) {
 			t.Errorf("exchange %d (% X): SecretResponse %v", i, ex[i].Command, ex[i].SecretResponse)
 		}
 	}
@@ -461,8 +398,8 @@ func TestTranscript(t *testing.T) {
 		t.Error("Masked modified the original exchange")
 	}
 	// short-EF read form also counts as selecting the secret file
-	s.SecretFile(AIDJPKI, 0x000A)
-	_ = s.SelectAID(ctx, AIDJPKI)
+	s.SecretFile(mynumber.AIDJPKI, 0x000A)
+	_ = s.SelectAID(ctx, mynumber.AIDJPKI)
 	_, _, _ = s.Transmit(ctx, h("00B08A0004"), SecretNone)
 	if last := s.Exchanges()[len(s.Exchanges())-1]; !last.SecretResponse {
 		t.Error("short-EF READ of a secret file not marked")

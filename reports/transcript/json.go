@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // exchangeJSON is the JSON form of an Exchange: bytes as upper-case hex (readable, unlike
@@ -29,7 +31,7 @@ func (e Exchange) MarshalJSON() ([]byte, error) {
 		Err:      e.Err, ElapsedNS: int64(e.Elapsed), Masked: e.Masked,
 	}
 	if len(e.Command) >= 4 {
-		j.Name = commandName(e.Command)
+		j.Name = mynumber.CommandName(e.Command)
 	}
 	if n := len(e.Response); n >= 2 {
 		j.Status = statusMeaning(e.Response[n-2], e.Response[n-1])

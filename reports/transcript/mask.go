@@ -1,45 +1,40 @@
 package transcript
 
-import "slices"
+import (
+	"slices"
 
-// ISO/IEC 7816-4 instructions whose command data is a PIN or a 照合番号 (VERIFY 20/21, CHANGE
-// REFERENCE DATA 24/25, RESET RETRY COUNTER 2C/2D).
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
+)
+
+// carriesSecret reports a command whose data is a PIN, a password or a 照合番号: VERIFY, CHANGE
+// REFERENCE DATA and RESET RETRY COUNTER (ISO/IEC 7816-4, even and odd INS), and the card's CHANGE
+// KEY (80 32).
 func carriesSecret(cmd []byte) bool {
 	if len(cmd) < 4 {
 		return false
 	}
-	switch cmd[1] {
-	case 0x20, 0x21, 0x24, 0x25, 0x2C, 0x2D:
+	switch cmd[1] &^ 1 {
+	case iso7816.InsVerify, iso7816.InsChangeReferenceData, iso7816.InsResetRetryCounter:
 		return true
 	}
-	return false
+	return cmd[0]&mynumber.ClaProprietary != 0 && cmd[1] == mynumber.InsChangeKey
 }
 
-// dataField returns where the data field of a command APDU is (ISO/IEC 7816-4 5.1: short Lc of
-// one byte, or extended Lc of 00 + two bytes), n = 0 when there is none. A command whose length
-// structure does not parse is treated as all data after the header, so masking it hides
-// everything that could be a secret.
+// dataField returns where the data field of a command APDU is (iso7816.ParseLayout), n = 0 when
+// there is none. A command whose length structure does not parse is treated as all data after
+// the header, so masking it hides everything that could be a secret.
 func dataField(cmd []byte) (off, n int) {
-	if len(cmd) <= 5 { // case 1, case 2S (or shorter than a header)
-		return min(len(cmd), 4), 0
-	}
-	body := len(cmd) - 4
-	if lc := int(cmd[4]); lc != 0 {
-		if body == 1+lc || body == 2+lc { // case 3S, 4S
-			return 5, lc
+	if l, ok := iso7816.ParseLayout(cmd); ok {
+		if l.DataLen == 0 {
+			return 4, 0
 		}
-		return 4, body
+		return l.DataOffset, l.DataLen
 	}
-	if body == 3 { // case 2E: 00 Le1 Le2
-		return 4, 0
+	if len(cmd) <= 4 {
+		return len(cmd), 0
 	}
-	if body > 3 {
-		lc := int(cmd[5])<<8 | int(cmd[6])
-		if lc != 0 && (body == 3+lc || body == 5+lc) { // case 3E, 4E
-			return 7, lc
-		}
-	}
-	return 4, body
+	return 4, len(cmd) - 4
 }
 
 func allMasked(b []byte) bool {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/mynaconform/mynaconform/formats/mynumber"
+
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -128,7 +130,7 @@ func check(f *File) error {
 		if carriesSecret(ex.Command) {
 			off, n := dataField(ex.Command)
 			if !allMasked(ex.Command[off : off+n]) {
-				return fmt.Errorf("%w: exchange %d (%s)", ErrUnmaskedSecret, i+1, commandName(ex.Command))
+				return fmt.Errorf("%w: exchange %d (%s)", ErrUnmaskedSecret, i+1, mynumber.CommandName(ex.Command))
 			}
 		}
 	}

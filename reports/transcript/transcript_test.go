@@ -192,7 +192,7 @@ func TestReadRejects(t *testing.T) {
 		t.Fatalf("Read of a 2-byte command: %v", err)
 	}
 	var b bytes.Buffer
-	if err := Print(&b, f); err != nil || !strings.Contains(b.String(), "malformed command") || !strings.Contains(b.String(), "67 00  (wrong length)") {
+	if err := Print(&b, f); err != nil || !strings.Contains(b.String(), "malformed command") || !strings.Contains(b.String(), "67 00  (wrong length (Lc or Le))") {
 		t.Errorf("Print of a 2-byte command: %v\n%s", err, b.String())
 	}
 }
@@ -232,13 +232,13 @@ func TestPrintGolden(t *testing.T) {
 
 func TestStatusMeaning(t *testing.T) {
 	for sw, want := range map[[2]byte]string{
-		{0x90, 0x00}: "ok",
-		{0x63, 0xC2}: "wrong PIN, 2 left",
-		{0x63, 0xC0}: "wrong PIN, none left: blocked",
-		{0x69, 0x84}: "reference data not usable: PIN blocked",
+		{0x90, 0x00}: "normal processing",
+		{0x63, 0xC2}: "wrong reference data, 2 tries left",
+		{0x63, 0xC0}: "wrong reference data, no tries left: blocked",
+		{0x69, 0x84}: "reference data not usable (blocked)",
 		{0x69, 0x82}: "security status not satisfied",
-		{0x61, 0x10}: "16 more bytes: GET RESPONSE",
-		{0x6C, 0x00}: "wrong Le: exact length 256",
+		{0x61, 0x10}: "16 more bytes available (GET RESPONSE)",
+		{0x6C, 0x00}: "wrong Le: 256 bytes available",
 		{0x12, 0x34}: "unknown status",
 	} {
 		if got := statusMeaning(sw[0], sw[1]); got != want {
@@ -278,7 +278,7 @@ func TestJSONForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"command":"00A4040C0AD392F000260100000001"`, `"status":"wrong PIN, 2 left"`, `"name":"VERIFY"`, `"masked":true`, `"elapsed_ns":792000000`} {
+	for _, want := range []string{`"command":"00A4040C0AD392F000260100000001"`, `"status":"wrong reference data, 2 tries left"`, `"name":"VERIFY"`, `"masked":true`, `"elapsed_ns":792000000`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s", want)
 		}
