@@ -241,15 +241,15 @@ func KeyOf(aid AID, fid FID) (Key, bool) {
 	return Key{}, false
 }
 
-// SecretFile is an EF whose content is a secret (the My Number): transcripts mask what a READ
-// of it returns.
-type SecretFile struct {
+// FileRef names an EF of an application.
+type FileRef struct {
 	AID AID
 	FID FID
 }
 
-// SecretFiles are the files that hold the My Number: kenhojo EF 0001 and kenkaku EF 0005 (its image).
-var SecretFiles = []SecretFile{{AIDInputSupport, InputMyNumber}, {AIDCardFace, FaceMyNumber}}
+// SecretFiles are the files whose content is a secret, the My Number: kenhojo EF 0001 and kenkaku
+// EF 0005 (its image). Transcripts mask what a READ of them returns.
+var SecretFiles = []FileRef{{AIDInputSupport, InputMyNumber}, {AIDCardFace, FaceMyNumber}}
 
 // ATR is one answer-to-reset of real cards (docs/card.md section 1).
 type ATR struct {
