@@ -517,3 +517,51 @@ func xorTCK(atr []byte) byte {
 }
 
 func newSHA256() hash.Hash { return sha256.New() }
+
+// Every file of the layout table parses what this package encodes for it, and refuses junk.
+func TestFileLayouts(t *testing.T) {
+	issuer, card := keys(t)
+	sign := RSASigner(issuer)
+	pub := &card.PublicKey
+	enc := func(b []byte, err error) []byte {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	mn := enc(EncodeMyNumberRecord("123456789012"))
+	bf := enc((&BasicFour{Name: "a", Address: "b", BirthDate: "19800217", Sex: 1}).Encode())
+	g, _ := NewIntegrity(mn, bf)
+	tok := enc(DefaultTokenInfo(TokenCard, "1").Encode())
+	for ref, b := range map[FileRef][]byte{
+		{AIDJPKI, JPKITokenInfo}:           tok,
+		{AIDJPKI, JPKICertFlags}:           CertFlags{true, true}.Encode(),
+		{AIDCommon, CommonCardInfo}:        enc(CardInfo{"400000012719843", "13221", "20350217"}.Encode()),
+		{AIDCardFace, FaceAge}:             enc((&AgeRecord{BirthDate: "19800217", CardKey: pub}).Encode(sign)),
+		{AIDCardFace, FaceRecordEF}:        enc((&FaceRecord{BirthDate: "19800217", Sex: 1, CardKey: pub, Expiry: "20350217"}).Encode(sign)),
+		{AIDCardFace, FaceBasicData}:       enc((&FaceAPInfo{Municipality: "13221", DF35Data: make([]byte, 256)}).Encode()),
+		{AIDCardFace, FaceCV}:              enc(IssueCV(sign, &CVCertificate{PublicKey: pub})),
+		{AIDCardFace, FaceMyNumber}:        enc((&MyNumberImage{PNG: []byte{1}, CardKey: pub}).Encode(sign)),
+		{AIDInputSupport, InputMyNumber}:   mn,
+		{AIDInputSupport, InputBasicFour}:  bf,
+		{AIDInputSupport, InputIntegrity}:  enc(g.Encode(sign)),
+		{AIDInputSupport, InputInfo}:       enc((&InputAPInfo{DF43: make([]byte, 128)}).Encode()),
+		{AIDInputSupport, InputSMKey}:      EncodeSMKey(pub),
+		{AIDInputSupport, InputCardKeyPub}: enc((&CardKeyRecord{CardKey: pub}).Encode(sign)),
+	} {
+		l, ok := LayoutOf(ref.AID, ref.FID)
+		if !ok {
+			t.Errorf("%s: no layout", FileName(ref.AID, ref.FID))
+			continue
+		}
+		if _, err := l.Parse(b); err != nil {
+			t.Errorf("%s: %v", FileName(ref.AID, ref.FID), err)
+		}
+		if _, err := l.Parse([]byte{0x01, 0x02}); err == nil && ref.FID != JPKICertFlags {
+			t.Errorf("%s: junk parsed", FileName(ref.AID, ref.FID))
+		}
+	}
+	if _, ok := LayoutOf(AIDJPKI, JPKIAuthPIN); ok || FileName(AIDCardFace, FaceRecordEF) != "kenkaku EF 0002 (card face)" {
+		t.Error("LayoutOf / FileName")
+	}
+}
