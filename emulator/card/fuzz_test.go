@@ -35,7 +35,10 @@ func FuzzTransmit(f *testing.F) {
 		}
 	}
 	c := newTestCard(f, "adult")
-	smKey := &profile(f, "adult").SMKey.PublicKey
+	ct, err := m.EncryptSessionKey(rand.Reader, &profile(f, "adult").SMKey.PublicKey, make([]byte, m.SMSeedLen))
+	if err != nil {
+		f.Fatal(err)
+	}
 	tc := terminalCert(f, testPKI(f).TerminalCAKey, fixtures.TerminalCAKeyID)
 	states := []func(){
 		func() {},
@@ -46,7 +49,6 @@ func FuzzTransmit(f *testing.F) {
 		func() {
 			c.Transmit(selectDF(m.AIDInputSupport))
 			c.Transmit(verifySFI(m.InputPIN, testKenhojoPIN))
-			ct, _ := m.EncryptSessionKey(rand.Reader, smKey, make([]byte, m.SMSeedLen))
 			c.Transmit(ext(0x80, 0xAE, 0, 0, ct, 0))
 		},
 		func() { c.Transmit(selectDF(m.AIDCommon)) },
