@@ -147,6 +147,11 @@ func checkProfile(p *Profile) error {
 	case len(p.KeyRef) != 0 && len(p.KeyRef) != 16:
 		return errors.New("card: KeyRef must be 16 bytes")
 	}
+	for k, n := range p.Tries {
+		if _, ok := mynumber.KeyOf(k.AID, k.FID); !ok || n < 0 || n > 15 {
+			return fmt.Errorf("card: Tries of %s/%s: no such key, or not 0..15", k.AID.Short(), fidHex(k.FID))
+		}
+	}
 	if _, err := mynumber.EncodeMyNumberRecord(p.MyNumber); err != nil {
 		return errors.New("card: MyNumber must be 12 digits")
 	}
@@ -209,7 +214,7 @@ func digitsN(s string, n int) bool {
 func (c *Card) build(p *Profile) error {
 	q := c.q
 	tries := func(k mynumber.Key) int {
-		if n, ok := p.Tries[KeyRef{k.AID, k.FID}]; ok && n >= 0 && n <= 15 {
+		if n, ok := p.Tries[KeyRef{k.AID, k.FID}]; ok {
 			return n
 		}
 		return k.Tries

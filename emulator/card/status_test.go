@@ -321,6 +321,21 @@ func TestChangePIN(t *testing.T) {
 	exchange(t, d, cmd(0x00, 0x24, 0x01, 0x9B, []byte("ABCDEF"), 0), swWrongData)
 }
 
+// Profile.Tries sets a key's retry limit; the query reports it.
+func TestTriesOverride(t *testing.T) {
+	pr := profile(t, "adult")
+	pr.Tries = map[card.KeyRef]int{{AID: m.AIDInputSupport, FID: m.InputPIN}: 5, {AID: m.AIDCardFace, FID: m.FaceBirthKey}: 7}
+	c, err := card.New(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, c, selectDF(m.AIDInputSupport), swOK)
+	exchange(t, c, query(m.InputPIN), 0x63C5)
+	exchange(t, c, selectDF(m.AIDCardFace), swOK)
+	exchange(t, c, query(m.FaceBirthKey), 0x63C7)
+	exchange(t, c, query(m.FaceNumberB), 0x63CA)
+}
+
 // TestChangeKey: the 共通カードAP and 住基AP PINs change with CHANGE KEY 80 32 00 80 after VERIFY,
 // each its own key (UIs merge them as 個人番号カード用暗証番号).
 func TestChangeKey(t *testing.T) {
@@ -479,6 +494,8 @@ func TestNewRejects(t *testing.T) {
 		"CV certificate":      func(p *card.Profile) { p.FaceIssuerCV = p.FaceIssuerCV[:100] },
 		"unknown application": func(p *card.Profile) { p.Applications = []m.AID{"\x01\x02"} },
 		"kenhojo EF 0005":     func(p *card.Profile) { p.InputInfoSize = 200 },
+		"tries of a non-key":  func(p *card.Profile) { p.Tries = map[card.KeyRef]int{{AID: m.AIDJPKI, FID: m.JPKIAuthCert}: 3} },
+		"tries 16":            func(p *card.Profile) { p.Tries = map[card.KeyRef]int{{AID: m.AIDJPKI, FID: m.JPKIAuthPIN}: 16} },
 	} {
 		p := profile(t, "adult")
 		mod(&p)
