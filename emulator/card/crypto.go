@@ -65,7 +65,7 @@ func (c *Card) sign(cmd *command) []byte {
 	case err != nil:
 		return sw(iso7816.SWNoPreciseDiagnosis)
 	}
-	return append(sig, 0x90, 0x00)
+	return append(sig, iso7816.SWOK.SW1(), iso7816.SWOK.SW2())
 }
 
 // internalAuthenticate is INTERNAL AUTHENTICATE 00 88 00 P2 Lc challenge 00: only 共通カードAP EF
@@ -94,7 +94,7 @@ func (c *Card) internalAuthenticate(cmd *command) []byte {
 	if err != nil {
 		return sw(iso7816.SWNoPreciseDiagnosis)
 	}
-	return append(sig, 0x90, 0x00)
+	return append(sig, iso7816.SWOK.SW1(), iso7816.SWOK.SW2())
 }
 
 // getChallenge is GET CHALLENGE 00 84 00 00 Le: Le 1-256 bytes exactly, in every DF and at MF
@@ -110,7 +110,7 @@ func (c *Card) getChallenge(cmd *command) []byte {
 	}
 	resp := make([]byte, cmd.ne+2)
 	rand.Read(resp[:cmd.ne])
-	resp[cmd.ne], resp[cmd.ne+1] = 0x90, 0x00
+	resp[cmd.ne], resp[cmd.ne+1] = iso7816.SWOK.SW1(), iso7816.SWOK.SW2()
 	return resp
 }
 

@@ -57,7 +57,7 @@ func (c *Card) readBinary(cmd *command) []byte {
 	}
 	resp := make([]byte, len(data)+2)
 	copy(resp, data)
-	resp[len(data)], resp[len(data)+1] = 0x90, 0x00
+	resp[len(data)], resp[len(data)+1] = iso7816.SWOK.SW1(), iso7816.SWOK.SW2()
 	return resp
 }
 
