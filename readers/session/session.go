@@ -123,7 +123,7 @@ type Session struct {
 	// Selection tracking, for masking reads of secret files.
 	aid     mynumber.AID
 	ef      mynumber.FID
-	secrets []mynumber.SecretFile
+	secrets []mynumber.FileRef
 	masking bool // the last exchange read a secret file (GET RESPONSE continues it)
 }
 
@@ -131,7 +131,7 @@ type Session struct {
 func New(r readers.Reader) *Session {
 	s := &Session{
 		r:       r,
-		secrets: append([]mynumber.SecretFile(nil), mynumber.SecretFiles...),
+		secrets: append([]mynumber.FileRef(nil), mynumber.SecretFiles...),
 	}
 	s.clock, _ = r.(readers.Clocked)
 	s.stepper, _ = r.(interface{ SetStep(string) })
@@ -159,7 +159,7 @@ func (s *Session) Step(name string) {
 // 券面事項入力補助AP EF 0001 and 券面事項確認AP EF 0005). Detection follows the SELECT commands
 // the session saw (by AID, by FID, and READ BINARY's short-EF form).
 func (s *Session) SecretFile(aid mynumber.AID, fid mynumber.FID) {
-	s.secrets = append(s.secrets, mynumber.SecretFile{AID: aid, FID: fid})
+	s.secrets = append(s.secrets, mynumber.FileRef{AID: aid, FID: fid})
 }
 
 // Exchanges returns a copy of every exchange so far, in order, unmasked. Use Transcript for
