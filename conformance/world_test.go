@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/conformance/app"
-	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // Synthetic institution of the suite (医療機関コード is 10 digits).
@@ -152,15 +152,18 @@ func (w *world) newApp() *app.App {
 // checkTerminalCert verifies the activated device's terminal certificate against the terminal
 // CA (the key the card holds in EF 0016) and that it names the device.
 func (w *world) checkTerminalCert(a *app.App) error {
-	cv, err := card.ParseCV(a.Device.TerminalCert)
+	cv, err := mynumber.ParseCV(a.Device.TerminalCert)
 	if err != nil {
 		return err
 	}
-	if err := cv.Verify(&w.pki.TerminalCAKey.PublicKey, w.clock.Now()); err != nil {
+	if err := cv.Verify(&w.pki.TerminalCAKey.PublicKey); err != nil {
 		return err
 	}
-	if cv.CHR != a.Device.ID {
-		return fmt.Errorf("terminal certificate names %q, want the device %q", cv.CHR, a.Device.ID)
+	if v, err := mynumber.ParseTerminalValidity(cv.Extra); err != nil || !v.ValidAt(w.clock.Now()) {
+		return fmt.Errorf("terminal certificate not valid now: %+v %v", v, err)
+	}
+	if cv.SubjectID != mynumber.TerminalSubject(a.Device.ID) {
+		return fmt.Errorf("terminal certificate names %s, want the device %q", cv.SubjectID, a.Device.ID)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func runCard(ctx context.Context, args []string) int {
 	}
 	fs := flag.NewFlagSet("card serve", flag.ContinueOnError)
 	var addrs, personas, states listFlag
-	fs.Var(&personas, "persona", "fixtures persona ID of a card (repeat for several cards, one per slot)")
+	fs.Var(&personas, "persona", "fixtures persona or card variant ID (mynaconform cards lists them; repeat for several cards, one per slot)")
 	fs.Var(&addrs, "vpcd", "vpcd address of the n-th card's slot (default 127.0.0.1:35963 for the first, 35964 for the second, ...)")
 	fs.Var(&states, "state", "state file of the n-th card (retry counters, changed PINs), written on every change")
 	slots := fs.String("slots", "", "several cards at once as ADDR=PERSONA[:STATEFILE],... (instead of --vpcd/--persona)")
@@ -144,11 +144,11 @@ func cardSlots(slots string, addrs, personas, states []string) ([]cardSlot, erro
 }
 
 func buildCard(s cardSlot) (*card.Card, error) {
-	p, err := fixtures.PersonaByID(s.persona)
+	v, err := fixtures.VariantByID(s.persona)
 	if err != nil {
 		return nil, fmt.Errorf("persona %q: %w", s.persona, err)
 	}
-	prof, err := p.CardProfile()
+	prof, err := v.CardProfile()
 	if err != nil {
 		return nil, fmt.Errorf("persona %q: %w", s.persona, err)
 	}

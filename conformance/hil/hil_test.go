@@ -121,7 +121,7 @@ func verifyAuth(pin string) []byte {
 
 func signDigest(msg string) []byte {
 	d := sha256.Sum256([]byte(msg))
-	di := card.DigestInfoSHA256(d[:])
+	di := mynumber.DigestInfoSHA256(d[:])
 	cmd := append([]byte{0x80, 0x2A, 0x00, 0x80, byte(len(di))}, di...)
 	return append(cmd, 0x00)
 }
@@ -282,7 +282,7 @@ func TestSessionOverPCSC(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := sha256.Sum256([]byte("session over pcsc"))
-		sig, err := s.Sign(ctx, 0x00, 0x0017, card.DigestInfoSHA256(d[:]))
+		sig, err := s.Sign(ctx, 0x00, 0x0017, mynumber.DigestInfoSHA256(d[:]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,14 +4,14 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
+	m "github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // BenchmarkSelectRead: SELECT EF + one 256-byte READ BINARY (target < 2 µs).
 func BenchmarkSelectRead(b *testing.B) {
 	c := newTestCard(b, "adult")
-	c.Transmit(selectDF(card.AIDJPKI))
-	sel, read := selectEF(card.EFJPKIAuthCert), []byte{0x00, 0xB0, 0x00, 0x00, 0x00}
+	c.Transmit(selectDF(m.AIDJPKI))
+	sel, read := selectEF(m.JPKIAuthCert), []byte{0x00, 0xB0, 0x00, 0x00, 0x00}
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Transmit(sel)
@@ -24,9 +24,9 @@ func BenchmarkSelectRead(b *testing.B) {
 // BenchmarkPINSequence: VERIFY of the auth PIN + signature with EF 0017 (OpenSC's order).
 func BenchmarkPINSequence(b *testing.B) {
 	c := newTestCard(b, "adult")
-	c.Transmit(selectDF(card.AIDJPKI))
+	c.Transmit(selectDF(m.AIDJPKI))
 	h := sha256.Sum256([]byte("challenge"))
-	ver, sign := verifySFI(card.EFJPKIAuthPIN, testAuthPIN), apdu(0x80, 0x2A, 0x00, 0x97, card.DigestInfoSHA256(h[:]), 0)
+	ver, sign := verifySFI(m.JPKIAuthPIN, testAuthPIN), signCmd(m.SigPKCS1Raw, 0x97, m.DigestInfoSHA256(h[:]))
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Transmit(ver)
@@ -39,10 +39,10 @@ func BenchmarkPINSequence(b *testing.B) {
 // BenchmarkSign: the signature alone (the RSA share of BenchmarkPINSequence).
 func BenchmarkSign(b *testing.B) {
 	c := newTestCard(b, "adult")
-	c.Transmit(selectDF(card.AIDJPKI))
-	c.Transmit(verifySFI(card.EFJPKIAuthPIN, testAuthPIN))
+	c.Transmit(selectDF(m.AIDJPKI))
+	c.Transmit(verifySFI(m.JPKIAuthPIN, testAuthPIN))
 	h := sha256.Sum256([]byte("challenge"))
-	sign := apdu(0x80, 0x2A, 0x00, 0x97, card.DigestInfoSHA256(h[:]), 0)
+	sign := signCmd(m.SigPKCS1Raw, 0x97, m.DigestInfoSHA256(h[:]))
 	b.ReportAllocs()
 	for b.Loop() {
 		if r := c.Transmit(sign); len(r) != 258 {
@@ -54,8 +54,8 @@ func BenchmarkSign(b *testing.B) {
 // BenchmarkCardFaceRead: VERIFY 照合番号B + the full EF 0002 in one extended READ BINARY.
 func BenchmarkCardFaceRead(b *testing.B) {
 	c := newTestCard(b, "adult")
-	c.Transmit(selectDF(card.AIDCardFace))
-	ver, sel, read := verifySFI(card.KeyFaceNumberB, testNumberB), selectEF(card.EFFaceRecord), extAPDU(0x00, 0xB0, 0x00, 0x00, nil, 0)
+	c.Transmit(selectDF(m.AIDCardFace))
+	ver, sel, read := verifySFI(m.FaceNumberB, testNumberB), selectEF(m.FaceRecordEF), ext(0x00, 0xB0, 0x00, 0x00, nil, 65536)
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {

@@ -2,62 +2,78 @@ package card
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
-// Card is one virtual My Number card. It is safe for concurrent use: one card may be driven
-// from a vpcd socket goroutine and from tests at the same time.
+// Card is one virtual My Number card. It is safe for concurrent use: one card may be driven from
+// a vpcd socket goroutine and from tests at the same time.
 type Card struct {
 	mu   sync.Mutex
 	atr  []byte
-	apps [3]*app
-	pins []*pinState // every key EF, for the state file
+	q    Quirks
+	mf   *dfile
+	apps []*dfile  // present applications in mynumber.Applications order
+	keys []*refKey // every reference-data key, for the state file
+
+	mfObjects  map[uint16][]byte // GET DATA at MF level
+	apATR      []byte            // 5F51 with an application selected (some cards), nil: 6A88
+	token      string            // EF 0006 label: phone tokens behave differently
+	terminalCA *rsa.PublicKey
+	terminalID mynumber.KeyID
 
 	statePath   string
 	requireTA   bool
 	now         func() time.Time
 	fingerprint string
-	terminalCA  *rsa.PublicKey // the key of JPKI EF 0016
 
 	// Volatile state, cleared on reset and power-off.
-	cur          *app
+	cur          *dfile // current DF; mf in the power-on state (after reset or SELECT ISD)
 	curEF        *ef
-	verified     uint32 // key EFs of cur verified (bits by FID)
-	terminalAuth bool   // a terminal certificate was accepted (80 A2)
+	verified     uint32 // keys of cur verified (bits by FID)
+	sm           *mynumber.SMSession
+	terminalKey  *rsa.PublicKey // key of the accepted 80 A2 certificate
+	terminalAuth bool
+	chain        []byte // data of a command chain so far (Quirks.Chaining)
+	chainHdr     [4]byte
+	chaining     bool
 }
 
 // Option configures a Card.
 type Option func(*Card)
 
-// WithStateFile keeps the non-volatile state (retry counters, salted hashes of changed PINs)
-// in the file at path, as the card's EEPROM: loaded by New (created when missing) and written
+// WithStateFile keeps the non-volatile state (retry counters, salted hashes of changed PINs) in
+// the file at path, as the card's EEPROM: loaded by New (created when missing) and written
 // atomically on every change. Without it the state lives as long as the Card value.
 func WithStateFile(path string) Option { return func(c *Card) { c.statePath = path } }
 
 // WithRequireTerminalAuth makes EF 0002 of the card-face AP readable only after a terminal
-// certificate was accepted by 80 A2 since the last reset (model of the visual mode; default
-// false so that tools written for real cards keep working).
+// certificate was accepted by 80 A2 since the last reset (this project's model of the visual
+// mode; default false, as on the test card VERIFY 照合番号B alone opens it).
 func WithRequireTerminalAuth(on bool) Option { return func(c *Card) { c.requireTA = on } }
 
-// WithClock gives the card a date for checking the validity period of 80 A2 terminal
-// certificates. Without it the card checks only the signature (a card has no clock).
+// WithClock gives the card a date for checking the validity of 80 A2 terminal certificates.
+// Without it the card checks only the issuer and the signature (a card has no clock).
 func WithClock(now func() time.Time) Option { return func(c *Card) { c.now = now } }
 
-// New builds a card with all EF contents from the profile (card.md layouts). It fails on a
-// profile that breaks card.md's formats (never quoting a PIN) and on an unusable state file.
+// New builds a card with every EF from the profile (card.md layouts, encoded by
+// formats/mynumber). It fails on a profile that breaks the formats (never quoting a PIN) and on
+// an unusable state file.
 func New(p Profile, opts ...Option) (*Card, error) {
 	if err := checkProfile(&p); err != nil {
 		return nil, err
 	}
-	c := &Card{fingerprint: fingerprint(&p), terminalCA: p.TerminalCA}
+	c := &Card{fingerprint: fingerprint(&p), terminalCA: p.TerminalCA, terminalID: p.TerminalCAID, q: DefaultQuirks()}
+	if p.Quirks != nil {
+		c.q = *p.Quirks
+	}
 	c.atr = bytes.Clone(p.ATR)
 	if len(c.atr) == 0 {
-		c.atr = bytes.Clone(DefaultATR)
+		c.atr = mynumber.DefaultATR()
 	}
 	for _, o := range opts {
 		o(c)
@@ -65,6 +81,7 @@ func New(p Profile, opts ...Option) (*Card, error) {
 	if err := c.build(&p); err != nil {
 		return nil, err
 	}
+	c.cur = c.mf
 	if c.statePath != "" {
 		if err := c.loadState(); err != nil {
 			return nil, err
@@ -79,7 +96,7 @@ func (c *Card) ATR() []byte { return bytes.Clone(c.atr) }
 // PowerOn powers the card (cold reset) and returns the ATR. Volatile state is cleared.
 func (c *Card) PowerOn() []byte { c.clearVolatile(); return c.ATR() }
 
-// PowerOff removes power: volatile state (selection, security status, terminal
+// PowerOff removes power: volatile state (selection, security status, secure messaging, terminal
 // authentication) is lost; retry counters and PINs stay. A Transmit afterwards finds the card
 // powered again, as a reader powers a card before the first APDU.
 func (c *Card) PowerOff() { c.clearVolatile() }
@@ -89,18 +106,33 @@ func (c *Card) Reset() []byte { c.clearVolatile(); return c.ATR() }
 
 func (c *Card) clearVolatile() {
 	c.mu.Lock()
-	c.cur, c.curEF, c.verified, c.terminalAuth = nil, nil, 0, false
+	c.toPowerOnState()
+	c.terminalKey, c.terminalAuth = nil, false
 	c.mu.Unlock()
 }
 
-func sw(w uint16) []byte { return []byte{byte(w >> 8), byte(w)} }
+// toPowerOnState is the state after reset as far as selection goes (SELECT ISD restores it).
+func (c *Card) toPowerOnState() {
+	c.cur, c.curEF, c.verified, c.sm = c.mf, nil, 0, nil
+	c.chain, c.chaining = nil, false
+}
 
-// Transmit processes one command APDU and returns the response APDU (data and SW1 SW2). It
-// never panics and always returns at least two bytes.
+// command is one command APDU as the card sees it; data aliases the input.
+type command struct {
+	cla, ins, p1, p2 byte
+	data             []byte
+	ne               int  // expected response length; 0 = no Le field
+	extended         bool // Lc and/or Le in the extended form
+}
+
+func sw(w iso7816.StatusWord) []byte { return []byte{w.SW1(), w.SW2()} }
+
+// Transmit processes one command APDU and returns the response APDU (data and SW1 SW2). It never
+// panics and always returns at least two bytes.
 func (c *Card) Transmit(cmd []byte) (resp []byte) {
 	defer func() {
 		if recover() != nil { // safety net only: every path checks its lengths
-			resp = sw(swNoPreciseDiag)
+			resp = sw(iso7816.SWNoPreciseDiagnosis)
 		}
 	}()
 	c.mu.Lock()
@@ -110,340 +142,134 @@ func (c *Card) Transmit(cmd []byte) (resp []byte) {
 
 func (c *Card) process(b []byte) []byte {
 	if len(b) >= 1 && b[0] == 0xFF { // invalid CLA (ISO 7816-4 5.4.1), also PPS/PTS
-		return sw(swCLANotSupported)
+		return sw(iso7816.SWCLANotSupported)
 	}
-	cmd, ok := parseCommand(b)
+	l, ok := iso7816.ParseLayout(b)
 	if !ok {
-		return sw(swWrongLength)
+		return sw(iso7816.SWWrongLength)
 	}
-	proprietary, w := checkCLA(cmd.cla)
-	if w != 0 {
-		return sw(w)
+	cmd := command{cla: b[0], ins: b[1], p1: b[2], p2: b[3], ne: l.Ne, extended: l.Extended}
+	if l.DataLen > 0 {
+		cmd.data = b[l.DataOffset : l.DataOffset+l.DataLen]
 	}
-	switch cmd.ins {
-	case insSelect, insReadBinary, insVerify, insChangeRef, insGetChallenge:
-		if proprietary {
-			return sw(swCLANotSupported)
-		}
-	case insSign, insTerminalCert:
-		if !proprietary {
-			return sw(swCLANotSupported)
-		}
-	default:
-		return sw(swINSNotSupported)
-	}
-	switch cmd.ins {
-	case insSelect:
-		return c.selectFile(&cmd)
-	case insReadBinary:
-		return c.readBinary(&cmd)
-	case insVerify:
-		return c.verify(&cmd)
-	case insChangeRef:
-		return c.changeReference(&cmd)
-	case insGetChallenge:
-		return c.getChallenge(&cmd)
-	case insSign:
-		return c.sign(&cmd)
-	default:
-		return c.terminalCert(&cmd)
-	}
-}
-
-// checkCLA decodes the class byte (ISO 7816-4 5.4.1): only logical channel 0 (6881), no secure
-// messaging (69FC, card.md), no command chaining (6884); 0x or 8x classes only (else 6E00).
-func checkCLA(cla byte) (proprietary bool, w uint16) {
-	switch cla & 0xE0 {
+	switch cmd.cla & 0xE0 {
 	case 0x00, 0x80: // first interindustry coding, or proprietary with the same bit layout
-		switch {
-		case cla&0x03 != 0:
-			return false, swChannelNotSupp
-		case cla&0x0C != 0:
-			return false, swSMNotSupported
-		case cla&0x10 != 0:
-			return false, swChainingNotSupp
-		}
-		return cla&0x80 != 0, 0
 	case 0x40, 0x60, 0xC0, 0xE0: // further interindustry coding: channels 4..19
-		return false, swChannelNotSupp
-	}
-	return false, swCLANotSupported
-}
-
-// selectFile: SELECT DF by AID (P1 04) and EF by FID (P1 02); P2 0C (no FCI) or 00 (the FCI is
-// not modelled: answered without data). MF selection does not work on the card (card.md): P1 00
-// gives 6A86, FID 3F00 6A82.
-func (c *Card) selectFile(cmd *command) []byte {
-	if cmd.p2 != 0x0C && cmd.p2 != 0x00 {
-		return sw(swWrongP1P2)
-	}
-	switch cmd.p1 {
-	case 0x04:
-		if len(cmd.data) == 0 {
-			return sw(swWrongLength)
-		}
-		for _, a := range c.apps {
-			if a.aid == string(cmd.data) {
-				if a != c.cur { // security status belongs to the DF (card.md)
-					c.verified = 0
-				}
-				c.cur, c.curEF = a, nil
-				return sw(swOK)
-			}
-		}
-		return sw(swFileNotFound)
-	case 0x02:
-		if len(cmd.data) != 2 {
-			return sw(swWrongLength)
-		}
-		e := c.lookup(uint16(cmd.data[0])<<8 | uint16(cmd.data[1]))
-		if e == nil {
-			return sw(swFileNotFound)
-		}
-		c.curEF = e
-		return sw(swOK)
-	}
-	return sw(swWrongP1P2)
-}
-
-func (c *Card) lookup(fid uint16) *ef {
-	if c.cur == nil || fid >= uint16(len(c.cur.efs)) {
-		return nil
-	}
-	return c.cur.efs[fid]
-}
-
-// readBinary: offset form (P1 b8 = 0, 15-bit offset) and short-EF form (P1 = 80|SFI, P2 =
-// offset, the EF becomes current). Le beyond the end answers the bytes that are there.
-func (c *Card) readBinary(cmd *command) []byte {
-	if cmd.data != nil || !cmd.hasLe {
-		return sw(swWrongLength)
-	}
-	var e *ef
-	var off int
-	if cmd.p1&0x80 != 0 {
-		sfi := cmd.p1 & 0x1F
-		if cmd.p1&0x60 != 0 || sfi == 0 || sfi == 0x1F {
-			return sw(swWrongP1P2)
-		}
-		if e = c.lookup(uint16(sfi)); e == nil {
-			return sw(swFileNotFound)
-		}
-		c.curEF, off = e, int(cmd.p2)
-	} else {
-		if e = c.curEF; e == nil {
-			return sw(swNoCurrentEF)
-		}
-		off = int(cmd.p1)<<8 | int(cmd.p2)
-	}
-	if e.noRead || (e.read != 0 && c.verified&e.read == 0) || (e.needTA && c.requireTA && !c.terminalAuth) {
-		return sw(swSecurityStatus)
-	}
-	if off >= len(e.data) {
-		return sw(swOffsetBeyondEnd)
-	}
-	n := min(cmd.ne, len(e.data)-off, maxResponseData)
-	resp := make([]byte, n+2)
-	copy(resp, e.data[off:off+n])
-	resp[n], resp[n+1] = 0x90, 0x00
-	return resp
-}
-
-// keyRef resolves the P2 of VERIFY / CHANGE REFERENCE DATA: 80 = current EF, 80|SFI = that EF.
-func (c *Card) keyRef(p1want, p1, p2 byte) (*pinState, uint16, uint16) {
-	if p1 != p1want || p2&0x80 == 0 || p2&0x60 != 0 {
-		return nil, 0, swWrongP1P2
-	}
-	var e *ef
-	if sfi := p2 & 0x1F; sfi == 0 {
-		e = c.curEF
-	} else {
-		e = c.lookup(uint16(sfi))
-	}
-	if e == nil || e.pin == nil {
-		return nil, 0, swFileNotFound
-	}
-	return e.pin, e.fid, 0
-}
-
-// verify: VERIFY with data checks the reference data; without data it is the retry-counter
-// query that consumes no try (card.md).
-func (c *Card) verify(cmd *command) []byte {
-	p, fid, w := c.keyRef(0x00, cmd.p1, cmd.p2)
-	if w != 0 {
-		return sw(w)
-	}
-	if !p.set {
-		return sw(swBlocked) // no PIN set (顔認証マイナンバーカード)
-	}
-	if len(cmd.data) == 0 {
-		return sw(swWrongPIN | uint16(min(p.tries, 15)))
-	}
-	if p.tries == 0 {
-		return sw(swBlocked)
-	}
-	if p.matches(cmd.data) {
-		c.verified |= bit(fid)
-		if p.tries != p.max {
-			p.tries = p.max
-			if c.saveState() != nil {
-				return sw(swMemoryFailure)
-			}
-		}
-		return sw(swOK)
-	}
-	c.verified &^= bit(fid)
-	p.tries--
-	if c.saveState() != nil {
-		return sw(swMemoryFailure)
-	}
-	return sw(swWrongPIN | uint16(min(p.tries, 15)))
-}
-
-// changeReference: CHANGE REFERENCE DATA 00 24 01 80 Lc newPIN, after a successful VERIFY of
-// the same key. Auth and input-support PINs: 4 digits; signing PIN: 6-16 of A-Z0-9 with a letter
-// and a digit (6A80 otherwise). 照合番号 and the birth date cannot be changed (6985).
-func (c *Card) changeReference(cmd *command) []byte {
-	p, fid, w := c.keyRef(0x01, cmd.p1, cmd.p2)
-	if w != 0 {
-		return sw(w)
-	}
-	if len(cmd.data) == 0 {
-		return sw(swWrongLength)
-	}
-	switch {
-	case !p.set || p.tries == 0:
-		return sw(swBlocked)
-	case p.format == formatFixed:
-		return sw(swConditions)
-	case c.verified&bit(fid) == 0:
-		return sw(swSecurityStatus)
-	case !validPIN(p.format, cmd.data):
-		return sw(swWrongData)
-	}
-	if p.setValue(cmd.data) != nil || c.saveState() != nil {
-		return sw(swMemoryFailure)
-	}
-	return sw(swOK)
-}
-
-// getChallenge: GET CHALLENGE with short Le 1..256; extended Le gives 6985 (card.md).
-func (c *Card) getChallenge(cmd *command) []byte {
-	if cmd.p1 != 0 || cmd.p2 != 0 {
-		return sw(swWrongP1P2)
-	}
-	if cmd.data != nil || !cmd.hasLe {
-		return sw(swWrongLength)
-	}
-	if cmd.extended {
-		return sw(swConditions)
-	}
-	resp := make([]byte, cmd.ne+2)
-	rand.Read(resp[:cmd.ne])
-	resp[cmd.ne], resp[cmd.ne+1] = 0x90, 0x00
-	return resp
-}
-
-// terminalCert: 80 A2 00 00 with an extended Lc carrying a card-verifiable certificate checked
-// against the key of JPKI EF 0016. Success sets the volatile terminal-authenticated flag, which
-// survives SELECT of another DF (the visual mode sends 80 A2 in JPKI-AP and reads the card-face
-// AP afterwards) and is cleared by reset and power-off.
-func (c *Card) terminalCert(cmd *command) []byte {
-	if c.cur == nil || c.cur.aid != AIDJPKI {
-		return sw(swConditions)
-	}
-	if cmd.p1 != 0 || cmd.p2 != 0 {
-		return sw(swWrongP1P2)
-	}
-	if len(cmd.data) == 0 || !cmd.extended {
-		return sw(swWrongLength) // the certificate needs extended Lc (card.md)
-	}
-	if c.terminalCA == nil {
-		return sw(swConditions) // EF 0016 empty
-	}
-	c.terminalAuth = false
-	cv, err := ParseCV(cmd.data)
-	if err != nil {
-		return sw(swWrongData)
-	}
-	var at time.Time
-	if c.now != nil {
-		at = c.now()
-	}
-	if cv.Verify(c.terminalCA, at) != nil {
-		return sw(swVerifyFailed)
-	}
-	c.terminalAuth = true
-	return sw(swOK)
-}
-
-// sign: COMPUTE DIGITAL SIGNATURE 80 2A P1 P2 Lc data [Le]. In JPKI-AP the key is the current
-// EF (P2 80) or 80|SFI and needs its PIN; in the card-face APs P2 00 signs with the card key
-// without credential (card-presence proof). P1 picks the scheme (card.md, myna-card): 00 PKCS#1
-// v1.5 over the data as given, 01 SHA-256 by the card then PKCS#1 v1.5 over the bare hash, 02 a
-// 32-byte hash wrapped in a DigestInfo, 03 hash and wrap, 04 PSS over a 32-byte prehash, 05 PSS
-// with hashing by the card (salt length = 32).
-func (c *Card) sign(cmd *command) []byte {
-	if cmd.p1 > 0x05 {
-		return sw(swWrongP1P2)
-	}
-	if c.cur == nil {
-		return sw(swConditions)
-	}
-	var key *rsa.PrivateKey
-	if c.cur.cardKey != nil {
-		if cmd.p2 != 0x00 {
-			return sw(swWrongP1P2)
-		}
-		key = c.cur.cardKey
-	} else {
-		if cmd.p2&0x80 == 0 || cmd.p2&0x60 != 0 {
-			return sw(swWrongP1P2)
-		}
-		e := c.curEF
-		if sfi := cmd.p2 & 0x1F; sfi != 0 {
-			e = c.lookup(uint16(sfi))
-		}
-		if e == nil || e.key == nil {
-			return sw(swFileNotFound)
-		}
-		if c.verified&e.useKey == 0 {
-			return sw(swSecurityStatus)
-		}
-		key = e.key
-	}
-	if len(cmd.data) == 0 || (cmd.hasLe && cmd.ne < key.Size()) {
-		return sw(swWrongLength)
-	}
-	var sig []byte
-	var err error
-	switch cmd.p1 {
-	case 0x00:
-		if len(cmd.data) > key.Size()-11 {
-			return sw(swWrongLength)
-		}
-		sig, err = rsa.SignPKCS1v15(nil, key, 0, cmd.data)
-	case 0x01:
-		h := sha256.Sum256(cmd.data)
-		sig, err = rsa.SignPKCS1v15(nil, key, 0, h[:])
-	case 0x02, 0x04:
-		if len(cmd.data) != sha256.Size {
-			return sw(swWrongLength)
-		}
-		sig, err = signHash(key, cmd.p1 == 0x04, cmd.data)
+		return sw(iso7816.SWChannelNotSupported)
 	default:
-		h := sha256.Sum256(cmd.data)
-		sig, err = signHash(key, cmd.p1 == 0x05, h[:])
+		return sw(iso7816.SWCLANotSupported)
 	}
-	if err != nil {
-		return sw(swWrongData)
+	if cmd.cla&iso7816.ClaChannel != 0 {
+		return sw(iso7816.SWChannelNotSupported) // only channel 0 (measured)
 	}
-	return append(sig, 0x90, 0x00)
+	if cmd.cla&iso7816.ClaChaining != 0 || c.chaining {
+		r, done := c.chainStep(&cmd, l)
+		if !done {
+			return r
+		}
+	}
+	if cmd.cla&iso7816.ClaSMMask != 0 {
+		return c.secureMessaging(&cmd)
+	}
+	return c.dispatch(&cmd)
 }
 
-func signHash(key *rsa.PrivateKey, pss bool, h []byte) ([]byte, error) {
-	if pss {
-		return rsa.SignPSS(rand.Reader, key, crypto.SHA256, h, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+// chainStep handles command chaining (CLA 10): refused with 6884 unless Quirks.Chaining, in which
+// case the data of the chain is kept and the last command (CLA without 10) runs on all of it.
+// done reports that cmd (with the chain's data) is to be processed now.
+func (c *Card) chainStep(cmd *command, l iso7816.Layout) (resp []byte, done bool) {
+	if !c.q.Chaining {
+		return sw(iso7816.SWChainingNotSupported), false
 	}
-	return rsa.SignPKCS1v15(nil, key, crypto.SHA256, h)
+	hdr := [4]byte{cmd.cla &^ iso7816.ClaChaining, cmd.ins, cmd.p1, cmd.p2}
+	if c.chaining && hdr != c.chainHdr {
+		c.chain, c.chaining = nil, false
+		return sw(iso7816.SWLastCommandExpected), false
+	}
+	if cmd.cla&iso7816.ClaChaining != 0 {
+		if l.Ne != 0 || len(c.chain)+len(cmd.data) > iso7816.MaxExtendedLc {
+			c.chain, c.chaining = nil, false
+			return sw(iso7816.SWWrongLength), false
+		}
+		c.chain, c.chainHdr, c.chaining = append(c.chain, cmd.data...), hdr, true
+		return sw(iso7816.SWOK), false
+	}
+	cmd.data = append(c.chain, cmd.data...)
+	cmd.extended = cmd.extended || len(cmd.data) > iso7816.MaxShortLc
+	c.chain, c.chaining = nil, false
+	return nil, true
+}
+
+// dispatch runs a plain (not secure-messaging) command.
+func (c *Card) dispatch(cmd *command) []byte {
+	prop := cmd.cla&iso7816.ClaProp != 0
+	switch cmd.ins {
+	case iso7816.InsSelect, iso7816.InsReadBinary, iso7816.InsReadRecord, iso7816.InsVerify,
+		iso7816.InsChangeReferenceData, iso7816.InsGetChallenge, iso7816.InsInternalAuthenticate,
+		iso7816.InsExternalAuthenticate, iso7816.InsGetData:
+		if prop {
+			return sw(iso7816.SWCLANotSupported)
+		}
+	case mynumber.InsComputeSignature, mynumber.InsChangeKey, mynumber.InsTerminalCertificate,
+		mynumber.InsSetSessionKey, mynumber.InsLastCommand, mynumber.InsEraseAllRecords, mynumber.InsLockDF,
+		mynumber.InsUnlockDF, mynumber.InsUnlockKey, mynumber.InsManageAttributes:
+		if !prop {
+			return sw(iso7816.SWCLANotSupported)
+		}
+	default:
+		return sw(iso7816.SWINSNotSupported)
+	}
+	switch cmd.ins {
+	case iso7816.InsSelect:
+		return c.selectFile(cmd)
+	case iso7816.InsReadBinary:
+		return c.readBinary(cmd)
+	case iso7816.InsReadRecord:
+		return c.readRecord(cmd)
+	case iso7816.InsVerify:
+		if cmd.ne != 0 {
+			return sw(iso7816.SWWrongLength)
+		}
+		return sw(c.verify(cmd.p1, cmd.p2, cmd.data))
+	case iso7816.InsChangeReferenceData:
+		return sw(c.changeReference(cmd, false))
+	case mynumber.InsChangeKey:
+		return sw(c.changeReference(cmd, true))
+	case iso7816.InsGetChallenge:
+		return c.getChallenge(cmd)
+	case iso7816.InsInternalAuthenticate:
+		return c.internalAuthenticate(cmd)
+	case iso7816.InsGetData:
+		return c.getData(cmd)
+	case mynumber.InsComputeSignature:
+		return c.sign(cmd)
+	case mynumber.InsTerminalCertificate:
+		return sw(c.terminalCert(cmd))
+	case mynumber.InsSetSessionKey:
+		return sw(c.setSessionKey(cmd))
+	case mynumber.InsLastCommand:
+		return sw(c.lastCommand(cmd))
+	case mynumber.InsManageAttributes:
+		if cmd.p1 != 0x22 && cmd.p1 != 0x24 { // only these reach the issuer check (card.md)
+			return sw(iso7816.SWWrongP1P2)
+		}
+		return sw(c.q.AdminSW)
+	default: // ERASE ALL RECORDS, LOCK/UNLOCK DF, UNLOCK KEY, EXTERNAL AUTHENTICATE
+		return sw(c.q.AdminSW)
+	}
+}
+
+// lastCommand is 80 FC 00 00: the iPhone token's last-command indicator; physical cards answer
+// 6700 (card.md section 4).
+func (c *Card) lastCommand(cmd *command) iso7816.StatusWord {
+	if c.token != mynumber.TokenIPhone {
+		return iso7816.SWWrongLength
+	}
+	if cmd.p1 != 0 || cmd.p2 != 0 {
+		return iso7816.SWWrongP1P2
+	}
+	if len(cmd.data) != 0 || cmd.ne != 0 {
+		return iso7816.SWWrongLength
+	}
+	return iso7816.SWOK
 }

@@ -12,25 +12,31 @@ import (
 
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/iso7816"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
-// Status words (card.md), spelled out so that the tests do not share the card's constants.
+// The tests speak to the card in bytes and read its answers with formats/ only: status words from
+// iso7816, identifiers and records from mynumber.
 const (
-	swOK              = 0x9000
-	swVerifyFailed    = 0x6300
-	swWrongLength     = 0x6700
-	swChannelNotSupp  = 0x6881
-	swSMNotSupported  = 0x69FC
-	swSecurityStatus  = 0x6982
-	swBlocked         = 0x6984
-	swConditions      = 0x6985
-	swNoCurrentEF     = 0x6986
-	swWrongData       = 0x6A80
-	swFileNotFound    = 0x6A82
-	swWrongP1P2       = 0x6A86
-	swOffsetBeyondEnd = 0x6B00
-	swINSNotSupported = 0x6D00
-	swCLANotSupported = 0x6E00
+	swOK             = iso7816.SWOK
+	swVerifyFailed   = iso7816.SWVerifyFailed
+	swWrongLength    = iso7816.SWWrongLength
+	swChannel        = iso7816.SWChannelNotSupported
+	swSMNotSupported = iso7816.SWSMNotSupported
+	swSMNoSession    = iso7816.SWSMNoSession
+	swFileStructure  = iso7816.SWFileStructure
+	swSecurity       = iso7816.SWSecurityStatus
+	swBlocked        = iso7816.SWBlocked
+	swConditions     = iso7816.SWConditions
+	swNoCurrentEF    = iso7816.SWNoCurrentEF
+	swWrongData      = iso7816.SWWrongData
+	swFileNotFound   = iso7816.SWFileNotFound
+	swWrongP1P2      = iso7816.SWWrongP1P2
+	swDataNotFound   = iso7816.SWDataNotFound
+	swWrongOffset    = iso7816.SWWrongOffset
+	swINS            = iso7816.SWINSNotSupported
+	swCLA            = iso7816.SWCLANotSupported
 )
 
 // persona returns a fixtures persona (the deterministic test data of the project).
@@ -52,9 +58,14 @@ func testPKI(t testing.TB) *fixtures.TestPKI {
 	return p
 }
 
+// profile is the card of a persona or variant ID.
 func profile(t testing.TB, id string) card.Profile {
 	t.Helper()
-	pr, err := persona(t, id).CardProfile()
+	v, err := fixtures.VariantByID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := v.CardProfile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,13 +90,15 @@ func certKey(t testing.TB, der []byte) *rsa.PublicKey {
 	return c.PublicKey.(*rsa.PublicKey)
 }
 
-// terminalCert issues a device terminal certificate valid 2025..2029 signed by signer; the
-// device key is the rogue CA's public key (any RSA-2048 key will do).
-func terminalCert(t testing.TB, signer *rsa.PrivateKey) []byte {
+// terminalCert issues a device terminal certificate (the qualification system's model, valid
+// 2025..2029) signed by signer naming issuer; the device key is the rogue CA's public key (any
+// RSA-2048 key will do).
+func terminalCert(t testing.TB, signer *rsa.PrivateKey, issuer mynumber.KeyID) []byte {
 	t.Helper()
 	nb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	b, err := card.IssueCV(signer, card.CVCertificate{CAR: fixtures.TerminalCARef, CHR: "DEVICE0001",
-		PublicKey: &testPKI(t).RogueCAKey.PublicKey, NotBefore: nb, NotAfter: nb.AddDate(5, 0, 0)})
+	v := mynumber.TerminalValidity{NotBefore: nb, NotAfter: nb.AddDate(5, 0, 0), Role: mynumber.RoleVisual}
+	b, err := mynumber.IssueCV(mynumber.RSASigner(signer), &mynumber.CVCertificate{IssuerID: issuer,
+		SubjectID: mynumber.TerminalSubject("DV0001"), PublicKey: &testPKI(t).RogueCAKey.PublicKey, Extra: v.Encode()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,72 +114,72 @@ func hx(s string) []byte {
 	return b
 }
 
-func sw(w uint16) []byte { return []byte{byte(w >> 8), byte(w)} }
-
-// apdu builds a short APDU (le < 0: no Le; 256 coded 00).
-func apdu(cla, ins, p1, p2 byte, data []byte, le int) []byte {
-	b := []byte{cla, ins, p1, p2}
-	if len(data) > 0 {
-		b = append(append(b, byte(len(data))), data...)
-	}
-	if le >= 0 {
-		b = append(b, byte(le))
+// cmd encodes a command APDU with formats/iso7816 (the shortest form; le 0 = no Le, 256 = 00).
+func cmd(cla, ins, p1, p2 byte, data []byte, le int) []byte {
+	b, err := iso7816.NewCommand(cla, ins, p1, p2, data, le).Bytes()
+	if err != nil {
+		panic(err)
 	}
 	return b
 }
 
-// extAPDU builds an extended APDU (le < 0: no Le; 65536 coded 00 00).
-func extAPDU(cla, ins, p1, p2 byte, data []byte, le int) []byte {
-	b := []byte{cla, ins, p1, p2, 0}
-	if len(data) > 0 {
-		b = append(b, byte(len(data)>>8), byte(len(data)))
-		b = append(b, data...)
-	}
-	if le >= 0 {
-		b = append(b, byte(le>>8), byte(le))
+// ext encodes a command in the extended-length form.
+func ext(cla, ins, p1, p2 byte, data []byte, le int) []byte {
+	c := iso7816.NewCommand(cla, ins, p1, p2, data, le)
+	c.Extended = true
+	b, err := c.Bytes()
+	if err != nil {
+		panic(err)
 	}
 	return b
 }
 
-func selectDF(aid string) []byte { return apdu(0x00, 0xA4, 0x04, 0x0C, []byte(aid), -1) }
-func selectEF(fid uint16) []byte {
-	return apdu(0x00, 0xA4, 0x02, 0x0C, []byte{byte(fid >> 8), byte(fid)}, -1)
+func selectDF(aid mynumber.AID) []byte { return cmd(0x00, 0xA4, 0x04, 0x0C, aid.Bytes(), 0) }
+func selectEF(fid mynumber.FID) []byte { return cmd(0x00, 0xA4, 0x02, 0x0C, fid.Bytes(), 0) }
+func verifyCur(pin string) []byte      { return cmd(0x00, 0x20, 0x00, 0x80, []byte(pin), 0) }
+func verifySFI(fid mynumber.FID, pin string) []byte {
+	sfi, _ := fid.SFI()
+	return cmd(0x00, 0x20, 0x00, sfi, []byte(pin), 0)
 }
-func verifyCur(pin string) []byte { return apdu(0x00, 0x20, 0x00, 0x80, []byte(pin), -1) }
-func verifySFI(fid uint16, pin string) []byte {
-	return apdu(0x00, 0x20, 0x00, 0x80|byte(fid), []byte(pin), -1)
+func query(fid mynumber.FID) []byte { sfi, _ := fid.SFI(); return []byte{0x00, 0x20, 0x00, sfi} }
+
+// signCmd is 80 2A p1 p2 Lc data 00.
+func signCmd(p1 mynumber.SignatureScheme, p2 byte, data []byte) []byte {
+	return cmd(0x80, 0x2A, byte(p1), p2, data, 256)
 }
 
 // exchange sends cmd and fails unless the status word is want; it returns the data. Failure
 // messages show only the command header (VERIFY data is secret).
-func exchange(t testing.TB, c *card.Card, cmd []byte, want uint16) []byte {
+func exchange(t testing.TB, c *card.Card, cmd []byte, want iso7816.StatusWord) []byte {
 	t.Helper()
-	r := c.Transmit(cmd)
-	if len(r) < 2 {
-		t.Fatalf("% X: response %d bytes", cmd[:min(4, len(cmd))], len(r))
+	r, err := iso7816.ParseResponse(c.Transmit(cmd))
+	if err != nil {
+		t.Fatalf("% X: %v", cmd[:min(4, len(cmd))], err)
 	}
-	got := uint16(r[len(r)-2])<<8 | uint16(r[len(r)-1])
-	if got != want {
-		t.Fatalf("% X: SW %04X, want %04X", cmd[:min(4, len(cmd))], got, want)
+	if r.SW() != want {
+		t.Fatalf("% X: SW %v, want %v", cmd[:min(4, len(cmd))], r.SW(), want)
 	}
-	return r[:len(r)-2]
+	return r.Data
 }
 
-// readAll reads the current EF from offset 0 in chunks of Le 00 until 6B00 or a short answer.
+// readAll reads the current EF from offset 0 in chunks of Le 00 until 6B00 or a short answer:
+// the whole physical file.
 func readAll(t testing.TB, c *card.Card) []byte {
 	t.Helper()
 	var out []byte
 	for {
-		r := c.Transmit([]byte{0x00, 0xB0, byte(len(out) >> 8), byte(len(out)), 0x00})
-		w := uint16(r[len(r)-2])<<8 | uint16(r[len(r)-1])
-		if w == swOffsetBeyondEnd {
+		r, err := iso7816.ParseResponse(c.Transmit([]byte{0x00, 0xB0, byte(len(out) >> 8), byte(len(out)), 0x00}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.SW() == swWrongOffset {
 			return out
 		}
-		if w != swOK {
-			t.Fatalf("READ BINARY at %d: %04X", len(out), w)
+		if r.SW() != swOK {
+			t.Fatalf("READ BINARY at %d: %v", len(out), r.SW())
 		}
-		out = append(out, r[:len(r)-2]...)
-		if len(r)-2 < 256 {
+		out = append(out, r.Data...)
+		if len(r.Data) < 256 {
 			return out
 		}
 	}
@@ -174,7 +187,7 @@ func readAll(t testing.TB, c *card.Card) []byte {
 
 // Secrets of persona "adult" (synthetic test values from fixtures/personas.yaml), set by
 // TestMain.
-var testAuthPIN, testSignPIN, testKenhojoPIN, testMyNumber, testNumberB, testBirthEra string
+var testAuthPIN, testSignPIN, testKenhojoPIN, testCommonPIN, testMyNumber, testNumberB, testBirthEra string
 
 func TestMain(m *testing.M) {
 	p, err := fixtures.PersonaByID("adult")
@@ -182,7 +195,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "fixtures:", err)
 		os.Exit(1)
 	}
-	testAuthPIN, testSignPIN, testKenhojoPIN = p.AuthPIN, p.SignPIN, p.KenhojoPIN
+	testAuthPIN, testSignPIN, testKenhojoPIN, testCommonPIN = p.AuthPIN, p.SignPIN, p.KenhojoPIN, p.CommonPIN
 	testMyNumber, testNumberB, testBirthEra = p.MyNumber, p.VerificationB(), p.BirthDateEra()
 	os.Exit(m.Run())
 }

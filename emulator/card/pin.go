@@ -5,46 +5,46 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
-// pinFormat is the rule a reference value must follow (card.md).
-type pinFormat int
-
-const (
-	formatFixed     pinFormat = iota // not changeable (birth date, 照合番号A/B)
-	formatDigits4                    // auth PIN, input-support PIN: exactly 4 digits
-	formatSignature                  // signing PIN: 6-16 of A-Z0-9, >= 1 letter and >= 1 digit
-)
-
-// pinState is one key EF holding reference data (a PIN or a 照合番号). Only a salted
-// HMAC-SHA-256 of the value is kept, never the value itself. tries is non-volatile.
-type pinState struct {
+// refKey is one key EF holding reference data (a PIN, the signing password, a 照合番号, the
+// birth-date key). Only a salted HMAC-SHA-256 of the value is kept, never the value. tries is
+// non-volatile (the state file); security status is not kept here.
+type refKey struct {
 	id     string // state-file key, e.g. "jpki/0018"
-	set    bool   // false: no PIN set (顔認証マイナンバーカード): VERIFY answers 6984
+	spec   mynumber.Key
+	set    bool // false: never set (VERIFY with a value answers 6984)
 	salt   []byte
 	hash   []byte
 	tries  int
 	max    int
-	format pinFormat
+	letDig bool // CHANGE REFERENCE DATA of the signing password needs a letter and a digit
 }
 
-func newPIN(id, value string, max int, format pinFormat) (*pinState, error) {
-	p := &pinState{id: id, max: max, tries: max, format: format}
+func newRefKey(spec mynumber.Key, value string, max int) (*refKey, error) {
+	k := &refKey{id: spec.AID.Short() + "/" + fidHex(spec.FID), spec: spec, max: max, tries: max}
 	if value == "" {
-		return p, nil
+		return k, nil
 	}
-	if err := p.setValue([]byte(value)); err != nil {
+	if err := k.setValue([]byte(value)); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return k, nil
 }
 
-func (p *pinState) setValue(v []byte) error {
+func fidHex(f mynumber.FID) string {
+	const hexdig = "0123456789ABCDEF"
+	return string([]byte{hexdig[f>>12&15], hexdig[f>>8&15], hexdig[f>>4&15], hexdig[f&15]})
+}
+
+func (k *refKey) setValue(v []byte) error {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return err
 	}
-	p.salt, p.hash, p.set = salt, pinHash(salt, v), true
+	k.salt, k.hash, k.set = salt, pinHash(salt, v), true
 	return nil
 }
 
@@ -54,44 +54,26 @@ func pinHash(salt, v []byte) []byte {
 	return m.Sum(nil)
 }
 
-func (p *pinState) matches(v []byte) bool {
-	return p.set && hmac.Equal(pinHash(p.salt, v), p.hash)
+func (k *refKey) matches(v []byte) bool {
+	return k.set && hmac.Equal(pinHash(k.salt, v), k.hash)
 }
 
-// validPIN reports whether v follows the format (CHANGE REFERENCE DATA, New).
-func validPIN(f pinFormat, v []byte) bool {
-	switch f {
-	case formatDigits4:
-		return len(v) == 4 && allDigits(v)
-	case formatSignature:
-		if len(v) < 6 || len(v) > 16 {
-			return false
-		}
+// validNew reports whether v may replace the key's value (CHANGE REFERENCE DATA / CHANGE KEY).
+func (k *refKey) validNew(v []byte) bool {
+	if !k.spec.Format.Valid(v) {
+		return false
+	}
+	if k.spec.Format == mynumber.FormatPassword && k.letDig {
 		var letter, digit bool
-		for _, b := range v {
-			switch {
-			case b >= 'A' && b <= 'Z':
-				letter = true
-			case b >= '0' && b <= '9':
-				digit = true
-			default:
-				return false
-			}
+		for _, c := range v {
+			letter = letter || c >= 'A' && c <= 'Z'
+			digit = digit || c >= '0' && c <= '9'
 		}
 		return letter && digit
-	}
-	return false
-}
-
-func allDigits(v []byte) bool {
-	for _, b := range v {
-		if b < '0' || b > '9' {
-			return false
-		}
 	}
 	return true
 }
 
 // errPINFormat is returned by New for a Profile PIN that breaks its format; the value is never
 // part of the message.
-var errPINFormat = errors.New("PIN does not follow its format")
+var errPINFormat = errors.New("does not follow its format")

@@ -45,7 +45,7 @@ func (c *Card) loadState() error {
 	if s.Version != 1 || s.Card != c.fingerprint {
 		return fmt.Errorf("%w: %s belongs to another card", ErrStateFile, c.statePath)
 	}
-	for _, p := range c.pins {
+	for _, p := range c.keys {
 		k, ok := s.Keys[p.id]
 		if !ok {
 			continue
@@ -54,7 +54,7 @@ func (c *Card) loadState() error {
 			return fmt.Errorf("%w: %s: counter of %s out of range", ErrStateFile, c.statePath, p.id)
 		}
 		p.tries = k.Tries
-		if p.format == formatFixed {
+		if !p.spec.Changeable {
 			continue // derived from the card face; not stored
 		}
 		switch {
@@ -73,10 +73,10 @@ func (c *Card) saveState() error {
 	if c.statePath == "" {
 		return nil
 	}
-	s := stateFile{Version: 1, Card: c.fingerprint, Keys: make(map[string]keyState, len(c.pins))}
-	for _, p := range c.pins {
+	s := stateFile{Version: 1, Card: c.fingerprint, Keys: make(map[string]keyState, len(c.keys))}
+	for _, p := range c.keys {
 		k := keyState{Tries: p.tries}
-		if p.format != formatFixed {
+		if p.spec.Changeable {
 			if p.set {
 				k.Salt, k.Hash = p.salt, p.hash
 			} else {

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // accountGate checks, under the write lock, what the app requires of an account beyond its
@@ -130,8 +130,9 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) (int, any, err
 	if ok {
 		day := now.In(jst)
 		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
-		cert, err = card.IssueCV(s.cfg.TerminalCA, card.CVCertificate{CAR: s.cfg.TerminalCAR, CHR: deviceID, PublicKey: pub,
-			NotBefore: day, NotAfter: day.Add(s.cfg.TerminalCertValidity)})
+		validity := mynumber.TerminalValidity{NotBefore: day, NotAfter: day.Add(s.cfg.TerminalCertValidity), Role: mynumber.RoleVisual}
+		cert, err = mynumber.IssueCV(mynumber.RSASigner(s.cfg.TerminalCA), &mynumber.CVCertificate{IssuerID: s.cfg.TerminalCAID,
+			SubjectID: mynumber.TerminalSubject(deviceID), PublicKey: pub, Extra: validity.Encode()})
 		if err != nil {
 			return 0, nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/fixtures/insured"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // Config is everything a Server needs. Zero durations and counts take the defaults named on
@@ -36,7 +37,7 @@ type Config struct {
 	AuthIntermediates    []*x509.Certificate
 	FaceIssuer           *rsa.PublicKey  // card-face record (EF 0002) issuer key
 	TerminalCA           *rsa.PrivateKey // signs devices' terminal certificates (checked by the card's EF 0016)
-	TerminalCAR          string          // CAR of terminal certificates; default "JPTESTTERMINALCA" (fixtures.TerminalCARef)
+	TerminalCAID         mynumber.KeyID  // key id of TerminalCA (JPKI EF 0016): the issuer id of terminal certificates
 	TerminalCertValidity time.Duration   // default 365 days
 
 	// Insured records and the auth certificates that identify them.
@@ -90,9 +91,6 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if d.PasswordIterations <= 0 {
 		d.PasswordIterations = 100000
-	}
-	if d.TerminalCAR == "" {
-		d.TerminalCAR = "JPTESTTERMINALCA"
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 64 << 10

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // verifiedCert caches a chain already verified to a trusted root: later requests with the same
@@ -123,14 +123,14 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 	personID, enrolled := s.enrolled[hash]
 	s.mu.RUnlock()
 	a.target = personID
-	var face *card.FaceRecord
+	var face *mynumber.FaceRecord
 	switch req.Mode {
 	case api.ModePIN:
 		if !verifyChallengeSig(pub, nonce, req.Signature) {
 			return 0, nil, s.refuse(a, api.New(api.CodeSignatureInvalid, ""))
 		}
 	case api.ModeVisual:
-		if face, err = card.ParseFaceRecord(req.FaceRecord); err != nil {
+		if face, err = mynumber.ParseFaceRecord(req.FaceRecord); err != nil {
 			return 0, nil, s.refuse(a, api.New(api.CodeFaceRecordMalformed, ""))
 		}
 		if face.Verify(s.cfg.FaceIssuer) != nil {

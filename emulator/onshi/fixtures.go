@@ -25,7 +25,7 @@ func WithFixtures(cfg Config) (Config, error) {
 		cfg.FaceIssuer = &pki.FaceIssuerKey.PublicKey
 	}
 	if cfg.TerminalCA == nil {
-		cfg.TerminalCA, cfg.TerminalCAR = pki.TerminalCAKey, fixtures.TerminalCARef
+		cfg.TerminalCA, cfg.TerminalCAID = pki.TerminalCAKey, fixtures.TerminalCAKeyID
 	}
 	if cfg.People == nil {
 		cfg.People = append([]insured.Person(nil), people...)

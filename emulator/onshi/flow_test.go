@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // The whole path of onshi.md over HTTP: set-up, activation, PIN consent, lookup, medical data.
@@ -14,9 +15,12 @@ func TestPathPINModeAndLookup(t *testing.T) {
 	a, act, s := e.device(doctorID)
 
 	// The terminal certificate is what the app sends with 80 A2: a CV certificate for the device.
-	cv := must(card.ParseCV(act.TerminalCertificate))
-	if err := cv.Verify(&pki(t).TerminalCAKey.PublicKey, e.clock.Now()); err != nil || cv.CHR != act.DeviceID {
-		t.Fatalf("terminal certificate: %v, CHR %q want %q", err, cv.CHR, act.DeviceID)
+	cv := must(mynumber.ParseCV(act.TerminalCertificate))
+	if err := cv.Verify(&pki(t).TerminalCAKey.PublicKey); err != nil || cv.SubjectID != mynumber.TerminalSubject(act.DeviceID) || cv.IssuerID != fixtures.TerminalCAKeyID {
+		t.Fatalf("terminal certificate: %v, %s -> %s, want %s -> the device %q", err, cv.IssuerID, cv.SubjectID, fixtures.TerminalCAKeyID, act.DeviceID)
+	}
+	if v, err := mynumber.ParseTerminalValidity(cv.Extra); err != nil || !v.ValidAt(e.clock.Now()) {
+		t.Fatalf("terminal certificate validity %+v %v", v, err)
 	}
 	if act.Role != api.RoleMedical || s.Role != api.RoleMedical {
 		t.Fatalf("role %q / %q", act.Role, s.Role)
@@ -99,7 +103,7 @@ func TestVisualMode(t *testing.T) {
 
 	// A byte of the photo (DF27, covered by the issuer signature) changed.
 	_, err = visualConsent(e, s, fa, act.TerminalCertificate, func(face, _ []byte) {
-		f := must(card.ParseFaceRecord(face))
+		f := must(mynumber.ParseFaceRecord(face))
 		face[f.Offsets[5]+20] ^= 0x01
 	}, true)
 	wantCode(t, err, api.CodeFaceRecordTampered)

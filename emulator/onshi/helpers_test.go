@@ -223,13 +223,13 @@ func visualCard(t testing.TB, p *fixtures.Persona, termCert, nonce []byte) (face
 	c := must(card.New(prof, card.WithRequireTerminalAuth(true)))
 	c.PowerOn()
 	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDJPKI.Bytes(), false))
-	ext := append([]byte{0x80, 0xA2, 0x00, 0x00, 0x00, byte(len(termCert) >> 8), byte(len(termCert))}, termCert...)
+	ext := append([]byte{0x80, 0xA2, mynumber.TerminalCertP1, mynumber.TerminalCertP2, 0x00, byte(len(termCert) >> 8), byte(len(termCert))}, termCert...)
 	transmit(t, c, ext)
 	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDCardFace.Bytes(), false))
 	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(mynumber.FaceNumberB), []byte(p.VerificationB()), false))
 	face = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceRecordEF), 0x00, 0x00, 0x00, 0x00})
 	h := sha256.Sum256(nonce)
-	sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, card.DigestInfoSHA256(h[:]), true))
+	sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, mynumber.DigestInfoSHA256(h[:]), true))
 	return face, sig
 }
 

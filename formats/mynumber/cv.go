@@ -242,6 +242,16 @@ func ParseTerminalValidity(extra []byte) (TerminalValidity, error) {
 	return v, nil
 }
 
+// TerminalSubject is this project's model of the subject id of a terminal certificate (card.md
+// gives no layout): the first 16 bytes of SHA-256 of the device id the qualification system
+// assigns at activation.
+func TerminalSubject(deviceID string) KeyID {
+	var k KeyID
+	h := sha256.Sum256([]byte(deviceID))
+	copy(k[:], h[:])
+	return k
+}
+
 // ValidAt reports whether the date of at lies in [NotBefore, NotAfter].
 func (v TerminalValidity) ValidAt(at time.Time) bool {
 	d := at.UTC().Truncate(24 * time.Hour)

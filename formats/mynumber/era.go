@@ -10,15 +10,18 @@ type Era struct {
 	Name   string // "Reiwa"
 	NameJA string // "令和"
 	Start  time.Time
+	// Code is the era's digit in dates written "EYYYYMMDD", as the JPKI signing certificate's
+	// birth-date attribute (OID 1.2.392.200149.8.5.5.4) carries them: 1 明治 .. 5 令和.
+	Code byte
 }
 
 // Eras from the newest; a date belongs to the first era whose Start it is not before.
 var Eras = []Era{
-	{"Reiwa", "令和", time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)},
-	{"Heisei", "平成", time.Date(1989, 1, 8, 0, 0, 0, 0, time.UTC)},
-	{"Showa", "昭和", time.Date(1926, 12, 25, 0, 0, 0, 0, time.UTC)},
-	{"Taisho", "大正", time.Date(1912, 7, 30, 0, 0, 0, 0, time.UTC)},
-	{"Meiji", "明治", time.Date(1868, 10, 23, 0, 0, 0, 0, time.UTC)},
+	{"Reiwa", "令和", time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC), '5'},
+	{"Heisei", "平成", time.Date(1989, 1, 8, 0, 0, 0, 0, time.UTC), '4'},
+	{"Showa", "昭和", time.Date(1926, 12, 25, 0, 0, 0, 0, time.UTC), '3'},
+	{"Taisho", "大正", time.Date(1912, 7, 30, 0, 0, 0, 0, time.UTC), '2'},
+	{"Meiji", "明治", time.Date(1868, 10, 23, 0, 0, 0, 0, time.UTC), '1'},
 }
 
 func parseDate(yyyymmdd string) (time.Time, error) {
@@ -54,6 +57,16 @@ func EraYYMMDD(yyyymmdd string) (string, error) {
 		return "", malformed("date %q: era year %d has three digits", yyyymmdd, y)
 	}
 	return fmt.Sprintf("%02d%s", y, yyyymmdd[4:]), nil
+}
+
+// EraCodedDate is a Gregorian "YYYYMMDD" prefixed with its era's Code: "EYYYYMMDD", the form of
+// the birth date in a JPKI signing certificate (1980-02-17 -> "319800217").
+func EraCodedDate(yyyymmdd string) (string, error) {
+	e, _, err := EraOf(yyyymmdd)
+	if err != nil {
+		return "", err
+	}
+	return string(e.Code) + yyyymmdd, nil
 }
 
 // FromEra is the Gregorian "YYYYMMDD" of an era date "YYMMDD" (which alone does not name its

@@ -270,6 +270,9 @@ func TestTerminalCertificate(t *testing.T) {
 	if _, err := ParseTerminalValidity([]byte{0x20, 0x26, 0x13, 0x01, 0, 0, 0, 0, 0, 0}); err == nil {
 		t.Error("month 13 accepted")
 	}
+	if a, b := TerminalSubject("DV0123456789ABCDEF"), TerminalSubject("DV0123456789ABCDEE"); a == b || a != TerminalSubject("DV0123456789ABCDEF") || a == (KeyID{}) {
+		t.Error("TerminalSubject is not a per-device id")
+	}
 }
 
 func TestKeyID(t *testing.T) {
@@ -317,6 +320,11 @@ func TestEra(t *testing.T) {
 	}
 	if _, err := FromEra(Eras[1], "320101"); err == nil { // 平成32 does not exist
 		t.Error("FromEra accepted a date past the era's end")
+	}
+	for in, want := range map[string]string{"19800217": "319800217", "20190501": "520190501", "19890107": "319890107", "19120729": "119120729"} {
+		if got, err := EraCodedDate(in); err != nil || got != want {
+			t.Errorf("EraCodedDate(%s) = %q %v, want %s", in, got, err, want)
+		}
 	}
 	b, err := VerificationB("19800217", "20350217", "2285")
 	if err != nil || b != "55021720352285" { // the test card's 照合番号B

@@ -586,7 +586,7 @@ func (s *Session) TerminalCertificate(ctx context.Context, cert []byte) error {
 	if len(cert) == 0 {
 		return errors.New("terminal certificate: empty certificate")
 	}
-	if err := s.build(mynumber.ClaProprietary, mynumber.InsTerminalCertificate, 0, 0, cert, 0, true); err != nil {
+	if err := s.build(mynumber.ClaProprietary, mynumber.InsTerminalCertificate, mynumber.TerminalCertP1, mynumber.TerminalCertP2, cert, 0, true); err != nil {
 		return fmt.Errorf("terminal certificate: %w", err)
 	}
 	_, sw, err := s.do(ctx, "terminal certificate", s.buf, SecretNone)

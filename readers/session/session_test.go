@@ -412,7 +412,7 @@ func TestTerminalCertificateExtended(t *testing.T) {
 	if err := s.TerminalCertificate(context.Background(), h("7F21 01 00")); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.sent[0]; !bytes.Equal(got, h("80A20000 000004 7F210100")) {
+	if got := r.sent[0]; !bytes.Equal(got, h("80A200C1 000004 7F210100")) {
 		t.Errorf("80 A2 sent as % X", got)
 	}
 	if !s.Exchanges()[0].Extended {

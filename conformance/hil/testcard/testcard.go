@@ -7,6 +7,8 @@ package testcard
 import (
 	"bytes"
 	"sync"
+
+	"github.com/mynaconform/mynaconform/formats/iso7816"
 )
 
 // Instructions the card knows.
@@ -72,7 +74,7 @@ func (c *Card) clear() {
 // Transmit answers one command APDU.
 func (c *Card) Transmit(cmd []byte) []byte {
 	if len(cmd) < 4 {
-		return []byte{0x67, 0x00}
+		return sw(iso7816.SWWrongLength)
 	}
 	ins, p1, p2 := cmd[1], cmd[2], cmd[3]
 	switch ins {
@@ -84,15 +86,15 @@ func (c *Card) Transmit(cmd []byte) []byte {
 		defer c.mu.Unlock()
 		if bytes.Equal(data, PIN) {
 			c.verified = true
-			return []byte{0x90, 0x00}
+			return sw(iso7816.SWOK)
 		}
-		return []byte{0x63, 0xC2}
+		return sw(iso7816.WrongSecret(2))
 	case InsReadBinary:
 		c.mu.Lock()
 		ok := c.verified || p1&0x80 == 0
 		c.mu.Unlock()
 		if !ok {
-			return []byte{0x69, 0x82}
+			return sw(iso7816.SWSecurityStatus)
 		}
 		n := le(cmd)
 		out := make([]byte, n, n+2)
@@ -111,38 +113,25 @@ func (c *Card) Transmit(cmd []byte) []byte {
 		out := make([]byte, int(p1)<<8|int(p2), int(p1)<<8|int(p2)+2)
 		return append(out, 0x90, 0x00)
 	}
-	return []byte{0x6D, 0x00}
+	return sw(iso7816.SWINSNotSupported)
 }
+
+func sw(w iso7816.StatusWord) []byte { return []byte{w.SW1(), w.SW2()} }
 
 // body is the data field of a case 3/4 command (short or extended Lc), or nil.
 func body(cmd []byte) []byte {
-	if len(cmd) > 5 && cmd[4] != 0 && len(cmd) >= 5+int(cmd[4]) {
-		return cmd[5 : 5+int(cmd[4])]
+	l, ok := iso7816.ParseLayout(cmd)
+	if !ok || l.DataLen == 0 {
+		return nil
 	}
-	if len(cmd) > 7 && cmd[4] == 0 {
-		n := int(cmd[5])<<8 | int(cmd[6])
-		if len(cmd) >= 7+n {
-			return cmd[7 : 7+n]
-		}
-	}
-	return nil
+	return cmd[l.DataOffset : l.DataOffset+l.DataLen]
 }
 
 // le is Ne of a case 2 command: short Le (00 = 256) or extended (00 00 00 = 65536).
 func le(cmd []byte) int {
-	switch len(cmd) {
-	case 5:
-		if cmd[4] == 0 {
-			return 256
-		}
-		return int(cmd[4])
-	case 7:
-		if cmd[4] == 0 {
-			if n := int(cmd[5])<<8 | int(cmd[6]); n > 0 {
-				return n
-			}
-			return 65536
-		}
+	l, ok := iso7816.ParseLayout(cmd)
+	if !ok || l.Case != 2 {
+		return 0
 	}
-	return 0
+	return l.Ne
 }
