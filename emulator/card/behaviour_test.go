@@ -306,8 +306,10 @@ func TestSecureMessaging(t *testing.T) {
 	plainEF1 := exchange(t, c, hx("00 B0 81 00 00"), swOK)
 	open := func() *m.SMSession {
 		t.Helper()
-		seed := make([]byte, m.SMSeedLen)
-		rand.Read(seed)
+		// A fixed seed: under a wrong counter a one-block cryptogram decrypts to noise whose ISO
+		// padding happens to check about one time in 255; with this seed it does not, so the
+		// wrong-counter step below is deterministic (a real card shares the property).
+		seed := bytes.Repeat([]byte{0x11}, m.SMSeedLen)
 		ct, err := m.EncryptSessionKey(rand.Reader, pub, seed)
 		if err != nil {
 			t.Fatal(err)
