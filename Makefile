@@ -29,7 +29,7 @@ FUZZX ?= 1
 FUZZ_TARGETS = \
 	./formats/iso7816:FuzzParseCommand:300000 ./formats/tlv:FuzzParse:300000 \
 	./formats/mynumber:FuzzParseRecords:150000 \
-	./emulator/card:FuzzTransmit:200000 ./emulator/card:FuzzParseAgainstSkythen:200000 \
+	./emulator/card:FuzzTransmit:60000 \
 	./emulator/phone:FuzzPhoneTransmit:300000 ./emulator/vpcd:FuzzServe:80000 \
 	./emulator/onshi:FuzzDecodeRequests:20000 ./readers/session:FuzzTransmit:400000 \
 	./reports/transcript:FuzzRead:200000 ./reports:FuzzThumbnail:50000

@@ -19,7 +19,7 @@ out=$(cd "$out" && pwd)
 GO=${GO:-go}
 
 # --- 1. packages ------------------------------------------------------------------------------
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc opensc pcsc-tools)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc opensc pcsc-tools python3-pykcs11)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
