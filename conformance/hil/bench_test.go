@@ -3,12 +3,14 @@
 package hil_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ebfe/scard"
 
+	"github.com/mynaconform/mynaconform/conformance/hil"
 	"github.com/mynaconform/mynaconform/conformance/hil/stack"
 	"github.com/mynaconform/mynaconform/emulator/vpcd"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
@@ -96,3 +98,100 @@ func BenchmarkPCSC(b *testing.B) {
 }
 
 var _ readers.Reader // the benchmark drives the card through the readers.Reader backend
+
+// BenchmarkPCSCFloor holds the Reader to the floor of the stack: in one run, against one virtual
+// card (persona adult, slot 0), the same SELECT EF 000A + 32-byte READ BINARY pair as
+// BenchmarkPCSC/select-read is sent by
+//
+//   - floor: a C loop over SCardTransmit (hil.Floor, one cgo call per chunk);
+//   - scard: bare ebfe/scard, Transmit in a Go loop;
+//   - reader: the project's Reader (readers/pcsc) with context.Background (its own default
+//     deadline);
+//   - reader-ctx: the Reader with a cancellable context that has a deadline, as the suite's.
+//
+// The clients take turns in chunks of 250 pairs, the order rotating, so that load from other
+// jobs falls on all of them alike. One op is one pair from each client (8 APDUs). The metrics are
+// each client's APDU/s and its ratio to the floor (target: reader/floor >= 0.90).
+func BenchmarkPCSCFloor(b *testing.B) {
+	need(b)
+	c, _ := newCard(b, "adult")
+	insert(b, c, 0)
+	read := []byte{0x00, 0xB0, 0x00, 0x00, 0x20}
+
+	fl, err := hil.OpenFloor(stack.ReaderName(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fl.Close()
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sc.Release()
+	h, err := sc.Connect(stack.ReaderName(0), scard.ShareShared, scard.ProtocolAny)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Disconnect(scard.LeaveCard)
+	r := open(b, 0)
+	transmit(b, r, selectJPKI, 0x9000)
+	dctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+
+	readerLoop := func(ctx context.Context) func(n int) {
+		return func(n int) {
+			for range n {
+				if resp, err := r.Transmit(ctx, selectAuth); err != nil || len(resp) != 2 {
+					b.Fatalf("SELECT: % X, %v", resp, err)
+				}
+				if resp, err := r.Transmit(ctx, read); err != nil || len(resp) != 34 {
+					b.Fatalf("READ: %d bytes, %v", len(resp), err)
+				}
+			}
+		}
+	}
+	clients := []struct {
+		name string
+		run  func(n int)
+		took time.Duration
+	}{
+		{name: "floor", run: func(n int) {
+			if err := fl.Loop(n, [][]byte{selectAuth, read}, []int{2, 34}); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		{name: "scard", run: func(n int) {
+			for range n {
+				if resp, err := h.Transmit(selectAuth); err != nil || len(resp) != 2 {
+					b.Fatalf("SELECT: % X, %v", resp, err)
+				}
+				if resp, err := h.Transmit(read); err != nil || len(resp) != 34 {
+					b.Fatalf("READ: %d bytes, %v", len(resp), err)
+				}
+			}
+		}},
+		{name: "reader", run: readerLoop(context.Background())},
+		{name: "reader-ctx", run: readerLoop(dctx)},
+	}
+	const chunk = 250
+	b.ResetTimer()
+	for done, turn := 0, 0; done < b.N; turn++ {
+		n := min(chunk, b.N-done)
+		for k := range clients {
+			cl := &clients[(turn+k)%len(clients)]
+			start := time.Now()
+			cl.run(n)
+			cl.took += time.Since(start)
+		}
+		done += n
+	}
+	b.StopTimer()
+	floor := float64(2*b.N) / clients[0].took.Seconds()
+	for _, cl := range clients {
+		rate := float64(2*b.N) / cl.took.Seconds()
+		b.ReportMetric(rate, cl.name+"-apdu/s")
+		if cl.name != "floor" {
+			b.ReportMetric(rate/floor, cl.name+"/floor")
+		}
+	}
+}
