@@ -2,19 +2,16 @@ package vpcd
 
 import "syscall"
 
-type rawConner = syscall.Conn
-
 // quickAck disables delayed ACK until the next ACK is sent (Linux TCP_QUICKACK is not sticky, so
-// it is set before every read; hil.md "Latency trap").
-func quickAck(c rawConner) {
-	if c == nil {
+// it is set before every read; hil.md "Latency trap"). rc is the socket's raw connection, taken
+// once per connection (net.Conn.SyscallConn allocates).
+func quickAck(rc syscall.RawConn) {
+	if rc == nil {
 		return
 	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = rc.Control(func(fd uintptr) {
-		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
-	})
+	_ = rc.Control(setQuickAck)
+}
+
+func setQuickAck(fd uintptr) {
+	_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
 }

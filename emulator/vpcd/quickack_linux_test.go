@@ -38,7 +38,7 @@ func TestQuickAckSetsOption(t *testing.T) {
 	if err != nil || get() != 0 {
 		t.Skipf("kernel does not report TCP_QUICKACK mode (err %v)", err)
 	}
-	quickAck(c.(*net.TCPConn))
+	quickAck(rc)
 	if v := get(); v != 1 {
 		t.Fatalf("TCP_QUICKACK = %d after quickAck, want 1", v)
 	}

@@ -4,7 +4,5 @@ package vpcd
 
 import "syscall"
 
-type rawConner = syscall.Conn
-
 // quickAck is Linux-only (TCP_QUICKACK); elsewhere it does nothing.
-func quickAck(rawConner) {}
+func quickAck(syscall.RawConn) {}

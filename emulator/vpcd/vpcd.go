@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -152,9 +153,9 @@ func serve(ctx context.Context, conn net.Conn, card Card, c *config) error {
 		conn.Close()
 		safe(card.PowerOff)
 	}()
-	var raw rawConner
-	if c.quickAck {
-		raw, _ = conn.(rawConner)
+	var raw syscall.RawConn
+	if sc, ok := conn.(syscall.Conn); ok && c.quickAck {
+		raw, _ = sc.SyscallConn()
 	}
 	var hdr [2]byte
 	out := make([]byte, 2, 2+MaxFrame)

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ebfe/scard"
-
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -23,7 +21,7 @@ const (
 )
 
 // transportErr wraps a PC/SC failure as a *readers.TransportError whose Err matches both the
-// readers sentinel and the original scard.Error with errors.Is.
+// readers sentinel and the original pcsc.Error with errors.Is.
 func (r *Reader) transportErr(op string, err error) error {
 	var te *readers.TransportError
 	if errors.As(err, &te) {
@@ -37,22 +35,22 @@ func (r *Reader) transportErr(op string, err error) error {
 }
 
 func classify(err error) (sentinel error, hint string) {
-	var se scard.Error
+	var se Error
 	if errors.As(err, &se) {
 		switch se {
-		case scard.ErrNoService, scard.ErrServiceStopped:
+		case ErrNoService, ErrServiceStopped:
 			return readers.ErrNoService, hintService
-		case scard.ErrUnknownReader, scard.ErrReaderUnavailable, scard.ErrNoReadersAvailable:
+		case ErrUnknownReader, ErrReaderUnavailable, ErrNoReadersAvail:
 			return readers.ErrNoReader, hintReader
-		case scard.ErrRemovedCard:
+		case ErrRemovedCard:
 			return readers.ErrCardRemoved, hintRemoved
-		case scard.ErrNoSmartcard, scard.ErrUnpoweredCard, scard.ErrUnresponsiveCard:
+		case ErrNoSmartcard, ErrUnpoweredCard, ErrUnresponsiveCard:
 			return readers.ErrNoCard, hintNoCard
-		case scard.ErrResetCard:
+		case ErrResetCard:
 			return readers.ErrCardReset, hintReset
-		case scard.ErrTimeout:
+		case ErrTimeout:
 			return readers.ErrTimeout, hintTimeout
-		case scard.ErrInvalidHandle:
+		case ErrInvalidHandle:
 			return readers.ErrNotConnected, "connect first"
 		}
 		// SCARD_E_NOT_TRANSACTED, SCARD_F_COMM_ERROR, ...: the exchange failed on the link.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ebfe/scard"
-
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -18,15 +16,15 @@ func TestTransportErrMapping(t *testing.T) {
 		in   error
 		want error
 	}{
-		{scard.ErrNoService, readers.ErrNoService},
-		{scard.ErrServiceStopped, readers.ErrNoService},
-		{scard.ErrUnknownReader, readers.ErrNoReader},
-		{scard.ErrReaderUnavailable, readers.ErrNoReader},
-		{scard.ErrRemovedCard, readers.ErrCardRemoved},
-		{scard.ErrNoSmartcard, readers.ErrNoCard},
-		{scard.ErrResetCard, readers.ErrCardReset},
-		{scard.ErrTimeout, readers.ErrTimeout},
-		{scard.ErrNotTransacted, readers.ErrTagLost},
+		{ErrNoService, readers.ErrNoService},
+		{ErrServiceStopped, readers.ErrNoService},
+		{ErrUnknownReader, readers.ErrNoReader},
+		{ErrReaderUnavailable, readers.ErrNoReader},
+		{ErrRemovedCard, readers.ErrCardRemoved},
+		{ErrNoSmartcard, readers.ErrNoCard},
+		{ErrResetCard, readers.ErrCardReset},
+		{ErrTimeout, readers.ErrTimeout},
+		{ErrNotTransacted, readers.ErrTagLost},
 		{context.DeadlineExceeded, readers.ErrTimeout},
 	} {
 		err := r.transportErr("transmit", tc.in)
@@ -38,7 +36,7 @@ func TestTransportErrMapping(t *testing.T) {
 			t.Errorf("%v: %v does not match both %v and the original", tc.in, err, tc.want)
 		}
 	}
-	if err := r.transportErr("x", scard.ErrNoService); !errors.Is(err, readers.ErrNoService) ||
+	if err := r.transportErr("x", ErrNoService); !errors.Is(err, readers.ErrNoService) ||
 		err.(*readers.TransportError).Hint == "" {
 		t.Errorf("no-service error without hint: %v", err)
 	}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ebfe/scard"
-
 	"github.com/mynaconform/mynaconform/readers"
 )
 
@@ -28,52 +26,52 @@ type Slot struct {
 
 // List returns the readers pcscd knows with their card presence and ATR.
 func List(ctx context.Context) ([]Slot, error) {
-	sc, err := scard.EstablishContext()
+	pc, err := establishPlain()
 	if err != nil {
 		return nil, (&Reader{name: "pcscd"}).transportErr("list", err)
 	}
-	defer sc.Release()
-	names, err := sc.ListReaders()
-	if errors.Is(err, scard.ErrNoReadersAvailable) {
+	defer pc.release()
+	names, err := pc.listReaders()
+	if errors.Is(err, ErrNoReadersAvail) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, (&Reader{name: "pcscd"}).transportErr("list", err)
 	}
-	states := make([]scard.ReaderState, len(names))
+	states := make([]readerState, len(names))
 	for i, n := range names {
-		states[i] = scard.ReaderState{Reader: n, CurrentState: scard.StateUnaware}
+		states[i] = readerState{Reader: n, Current: stateUnaware}
 	}
-	// With StateUnaware GetStatusChange returns at once with the current states.
-	if err := statusChange(ctx, sc, states, time.Second); err != nil {
+	// With SCARD_STATE_UNAWARE, SCardGetStatusChange returns at once with the current states.
+	if err := statusChange(ctx, pc, states, time.Second); err != nil {
 		return nil, (&Reader{name: "pcscd"}).transportErr("list", err)
 	}
 	out := make([]Slot, len(names))
 	for i, st := range states {
 		out[i] = Slot{
 			Name:    st.Reader,
-			Present: st.EventState&scard.StatePresent != 0 && st.EventState&scard.StateMute == 0,
-			InUse:   st.EventState&(scard.StateInuse|scard.StateExclusive) != 0,
+			Present: st.Event&statePresent != 0 && st.Event&stateMute == 0,
+			InUse:   st.Event&(stateInuse|stateExcl) != 0,
 		}
 		if out[i].Present {
-			out[i].ATR = slices.Clone(st.Atr)
+			out[i].ATR = st.ATR
 		}
 	}
 	return out, nil
 }
 
-// statusChange runs SCardGetStatusChange, cancelling it when ctx is done.
-func statusChange(ctx context.Context, sc *scard.Context, states []scard.ReaderState, timeout time.Duration) error {
+// statusChange runs SCardGetStatusChange, cancelling it (SCardCancel) when ctx is done.
+func statusChange(ctx context.Context, pc *pcscCtx, states []readerState, timeout time.Duration) error {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
 	if timeout <= 0 {
 		return ctx.Err()
 	}
-	stop := context.AfterFunc(ctx, func() { _ = sc.Cancel() })
+	stop := context.AfterFunc(ctx, pc.cancel)
 	defer stop()
-	err := sc.GetStatusChange(states, timeout)
-	if errors.Is(err, scard.ErrCancelled) && ctx.Err() != nil {
+	err := pc.getStatusChange(states, timeout)
+	if errors.Is(err, ErrCancelled) && ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
@@ -83,8 +81,11 @@ func statusChange(ctx context.Context, sc *scard.Context, states []scard.ReaderS
 type Option func(*Reader)
 
 // WithCapabilities declares the reader's limits instead of the default (short APDUs only until
-// Probe says otherwise).
-func WithCapabilities(c readers.Capabilities) Option { return func(r *Reader) { r.caps = c } }
+// Probe says otherwise). The receive buffer is sized from them: a response longer than
+// MaxResponse is readers.ErrTagLost.
+func WithCapabilities(c readers.Capabilities) Option {
+	return func(r *Reader) { r.caps, r.declared = c, true }
+}
 
 // WithTimeout sets the bound used when a context has no deadline (default DefaultTimeout).
 func WithTimeout(d time.Duration) Option {
@@ -96,20 +97,36 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // Reader is a readers.Reader on one PC/SC reader. It connects in shared mode, so several
-// Readers (in this or other processes) may use the same card, as PC/SC allows.
+// Readers (in this or other processes) may use the same card, as PC/SC allows. Its calls run
+// one at a time on the caller's goroutine; a call still pending at its deadline is ended by
+// shutting the context's socket to pcscd down (see scard.go), and the Reader is then broken
+// until Close.
 type Reader struct {
-	name    string
-	timeout time.Duration
+	name     string
+	timeout  time.Duration
+	declared bool // caps given by WithCapabilities
+
+	sem chan struct{} // one PC/SC call at a time: they share buf
 
 	mu     sync.Mutex
 	caps   readers.Capabilities
-	sc     *scard.Context
-	card   *scard.Card
+	pc     *pcscCtx // nil after Close
+	card   handle
+	linked bool // card is a connected handle
 	atr    []byte
-	broken chan struct{} // non-nil while an abandoned call may still be running; closed when it ends
-	// connecting cancels a Connect waiting for a card (nil when none); that Connect owns sc
-	// if Close runs meanwhile.
+	buf    []byte // the receive buffer, reused by every call
+	broken bool   // a call was ended at its deadline: refuse work until Close
+	// connecting cancels a Connect waiting for a card (nil when none); that Connect owns pc if
+	// Close runs meanwhile.
 	connecting context.CancelFunc
+
+	// The call in progress: its number (0: none), its context, and whether its deadline ended it.
+	seq, inCall uint64
+	callPC      *pcscCtx
+	fired       bool
+	// zombie is closed when a call abandoned at its deadline returns (only on a context whose
+	// socket was not found, where such a call runs on a goroutine of its own).
+	zombie chan struct{}
 }
 
 var _ readers.Reader = (*Reader)(nil)
@@ -121,24 +138,25 @@ func Open(name string, opts ...Option) (*Reader, error) {
 	r := &Reader{
 		name:    name,
 		timeout: DefaultTimeout,
-		caps:    readers.Capabilities{MaxCommand: readers.ShortMax, MaxResponse: 258},
+		caps:    readers.Capabilities{MaxCommand: readers.ShortMax, MaxResponse: shortResponse},
+		sem:     make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(r)
 	}
-	sc, err := scard.EstablishContext()
+	pc, err := establish()
 	if err != nil {
 		return nil, r.transportErr("open", err)
 	}
-	names, err := sc.ListReaders()
+	names, err := pc.listReaders()
 	if err == nil && !slices.Contains(names, name) {
-		err = scard.ErrUnknownReader
+		err = ErrUnknownReader
 	}
 	if err != nil {
-		sc.Release()
+		pc.release()
 		return nil, r.transportErr("open", err)
 	}
-	r.sc = sc
+	r.pc = pc
 	return r, nil
 }
 
@@ -156,115 +174,140 @@ func (r *Reader) ATR() []byte {
 	return slices.Clone(r.atr)
 }
 
-func (r *Reader) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
+// bufSize is the receive buffer the capabilities call for: pcsc-lite's extended maximum unless
+// the reader is known (declared or probed) to deliver less.
+func (r *Reader) bufSize() int {
+	if !r.declared && !r.caps.Probed {
+		return maxResponse // Probe needs the full size to find out
 	}
-	return context.WithTimeout(ctx, r.timeout)
+	switch {
+	case r.caps.MaxResponse > 0:
+		return min(r.caps.MaxResponse, maxResponse)
+	case !r.caps.Extended:
+		return shortResponse
+	}
+	return maxResponse
 }
 
 // Connect waits until a card is present (until the context deadline, or the Reader's timeout)
 // and connects to it in shared mode with T=0 or T=1. On a Reader whose card was removed since,
 // it drops the dead handle and connects again. Close ends a waiting Connect.
 func (r *Reader) Connect(ctx context.Context) error {
-	ctx, cancel := r.deadline(ctx)
-	defer cancel()
-	r.mu.Lock()
-	if r.broken != nil {
-		r.mu.Unlock()
-		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: hintBroken}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
 	}
-	if r.card != nil {
-		if _, err := r.card.Status(); err == nil {
-			r.mu.Unlock()
+	r.mu.Lock()
+	linked := r.linked
+	r.mu.Unlock()
+	if linked {
+		err := r.run(ctx, "connect", true, func(_ *pcscCtx, h *handle, _ []byte) error {
+			if _, err := h.status(); err != nil {
+				_ = h.disconnect(leaveCard) // removed or reset: start over
+				return err
+			}
+			return nil
+		})
+		if err == nil {
 			return nil
 		}
-		_ = r.card.Disconnect(scard.LeaveCard) // removed or reset: start over
-		r.card, r.atr = nil, nil
+		r.mu.Lock()
+		if r.broken || r.pc == nil {
+			r.mu.Unlock()
+			return err
+		}
+		r.linked, r.atr = false, nil
+		r.mu.Unlock()
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	if r.broken {
+		r.mu.Unlock()
+		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: hintBroken}
 	}
 	if err := ctx.Err(); err != nil {
 		r.mu.Unlock()
 		return &readers.TransportError{Reader: r.name, Op: "connect", Err: fmt.Errorf("%w: %w", readers.ErrNoCard, err)}
 	}
-	if r.sc == nil {
-		sc, err := scard.EstablishContext()
+	if r.pc == nil {
+		pc, err := establish()
 		if err != nil {
 			r.mu.Unlock()
 			return r.transportErr("connect", err)
 		}
-		r.sc = sc
+		r.pc = pc
 	}
-	sc := r.sc
+	pc := r.pc
 	r.connecting = cancel
 	r.mu.Unlock()
 
-	// Wait and connect without the lock, so that Info and Close stay responsive.
-	err := r.waitCard(ctx, sc)
-	var card *scard.Card
-	if err == nil {
-		card, err = sc.Connect(r.name, scard.ShareShared, scard.ProtocolAny)
-		if err != nil {
-			err = r.transportErr("connect", err)
-		}
-	}
-	// ebfe/scard panics in Transmit on any other protocol.
-	if err == nil {
-		if p := card.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
-			err = &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected,
-				Hint: fmt.Sprintf("the reader negotiated protocol %d; only T=0 and T=1 are supported", p)}
-		}
-	}
+	// Wait without the lock, so that Info and Close stay responsive.
+	err := r.waitCard(ctx, pc)
 
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.connecting = nil
-	if r.sc != sc {
+	if r.pc != pc {
 		// Closed meanwhile: Close left the context to us.
-		if card != nil {
-			_ = card.Disconnect(scard.LeaveCard)
-		}
-		_ = sc.Release()
+		r.mu.Unlock()
+		pc.release()
 		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: "closed while connecting"}
 	}
+	r.mu.Unlock()
 	if err != nil {
-		if card != nil {
-			_ = card.Disconnect(scard.LeaveCard)
-		}
 		return err
 	}
-	r.card = card
-	if st, err := card.Status(); err == nil {
-		r.atr = slices.Clone(st.Atr)
+	var atr []byte
+	err = r.run(ctx, "connect", false, func(pc *pcscCtx, h *handle, _ []byte) error {
+		c, err := pc.connect(r.name)
+		if err != nil {
+			return err
+		}
+		if c.proto != protoT0 && c.proto != protoT1 {
+			_ = c.disconnect(leaveCard)
+			return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected,
+				Hint: fmt.Sprintf("the reader negotiated protocol %d; only T=0 and T=1 are supported", c.proto)}
+		}
+		atr, _ = c.status()
+		*h = c
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	r.mu.Lock()
+	r.atr = atr
+	r.mu.Unlock()
 	return nil
 }
 
 // waitCard blocks until the reader reports a card, or ctx is done (ErrNoCard).
-func (r *Reader) waitCard(ctx context.Context, sc *scard.Context) error {
-	states := []scard.ReaderState{{Reader: r.name, CurrentState: scard.StateUnaware}}
+func (r *Reader) waitCard(ctx context.Context, pc *pcscCtx) error {
+	states := []readerState{{Reader: r.name, Current: stateUnaware}}
 	for {
-		err := statusChange(ctx, sc, states, time.Hour)
+		err := statusChange(ctx, pc, states, time.Hour)
 		if ctx.Err() != nil {
 			return &readers.TransportError{Reader: r.name, Op: "connect",
 				Err: fmt.Errorf("%w: %w", readers.ErrNoCard, ctx.Err()), Hint: hintNoCard}
 		}
-		if err != nil && !errors.Is(err, scard.ErrTimeout) {
+		if err != nil && !errors.Is(err, ErrTimeout) {
 			return r.transportErr("connect", err)
 		}
-		ev := states[0].EventState
-		if ev&scard.StateUnknown != 0 {
-			return r.transportErr("connect", scard.ErrUnknownReader)
+		ev := states[0].Event
+		if ev&stateUnknown != 0 {
+			return r.transportErr("connect", ErrUnknownReader)
 		}
-		if ev&scard.StatePresent != 0 && ev&scard.StateMute == 0 {
+		if ev&statePresent != 0 && ev&stateMute == 0 {
 			return nil
 		}
-		states[0].CurrentState = ev &^ scard.StateChanged
+		states[0].Current = ev &^ stateChanged
 	}
 }
 
 // Transmit sends cmd and returns the response APDU. It gives up at the context deadline (or
-// the Reader's timeout) with readers.ErrTimeout; the Reader is then broken until Close, since
-// the abandoned SCardTransmit may still be running.
+// the Reader's timeout) with readers.ErrTimeout; the Reader is then broken until Close.
 func (r *Reader) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	r.mu.Lock()
 	maxCmd := r.caps.MaxCommand
@@ -279,19 +322,28 @@ func (r *Reader) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // transmit is Transmit without the capability check (Probe uses it to find the limits).
 func (r *Reader) transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if len(cmd) < 4 {
-		// ebfe/scard panics on an empty command; an APDU has at least CLA INS P1 P2.
+		// An APDU has at least CLA INS P1 P2 (and ebfe/scard, which this shim replaced,
+		// panicked on an empty one).
 		return nil, &readers.TransportError{Reader: r.name, Op: "transmit",
 			Err: fmt.Errorf("%w: %d-byte command is not an APDU", readers.ErrTransceiveLength, len(cmd))}
 	}
 	var resp []byte
-	err := r.call(ctx, "transmit", func(card *scard.Card) (err error) {
-		resp, err = card.Transmit(cmd)
-		if errors.Is(err, scard.ErrResetCard) {
+	err := r.run(ctx, "transmit", true, func(_ *pcscCtx, h *handle, buf []byte) error {
+		n, err := h.transmit(cmd, buf)
+		if errors.Is(err, ErrResetCard) {
 			// Another handle reset the card: report it once (the card's security status is
 			// gone) and resynchronise this handle so that the next command goes through.
-			_ = card.Reconnect(scard.ShareShared, scard.ProtocolAny, scard.LeaveCard)
+			_ = h.reconnect(leaveCard)
 		}
-		return err
+		if errors.Is(err, ErrInsufficientBuf) {
+			return fmt.Errorf("%w: the response is longer than the %d bytes the reader's capabilities allow: %w",
+				readers.ErrTagLost, len(buf), err)
+		}
+		if err != nil {
+			return err
+		}
+		resp = slices.Clone(buf[:n])
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -303,119 +355,239 @@ func (r *Reader) transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return resp, nil
 }
 
-// call runs f on the connected card in a goroutine, bounded by ctx (or the Reader's timeout).
-func (r *Reader) call(ctx context.Context, op string, f func(*scard.Card) error) error {
-	ctx, cancel := r.deadline(ctx)
-	defer cancel()
-	r.mu.Lock()
-	if r.broken != nil {
-		r.mu.Unlock()
-		return &readers.TransportError{Reader: r.name, Op: op, Err: readers.ErrNotConnected, Hint: hintBroken}
-	}
-	card := r.card
-	if card == nil {
-		r.mu.Unlock()
-		return &readers.TransportError{Reader: r.name, Op: op, Err: readers.ErrNotConnected, Hint: "call Connect first"}
-	}
-	if err := ctx.Err(); err != nil {
-		// Nothing sent yet: the Reader stays usable.
-		r.mu.Unlock()
-		return &readers.TransportError{Reader: r.name, Op: op, Err: fmt.Errorf("%w: %w", readers.ErrTimeout, err)}
-	}
-	done := make(chan struct{})
-	var err error
-	go func() {
-		defer close(done)
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("%w: ebfe/scard panicked: %v", readers.ErrTagLost, p)
-			}
-		}()
-		err = f(card)
-	}()
-	r.mu.Unlock()
-	select {
-	case <-done:
-		if err != nil {
-			return r.transportErr(op, err)
-		}
-		return nil
-	case <-ctx.Done():
-		r.mu.Lock()
-		r.broken = done
-		r.mu.Unlock()
-		return &readers.TransportError{Reader: r.name, Op: op,
-			Err: fmt.Errorf("%w: %w", readers.ErrTimeout, ctx.Err()), Hint: hintTimeout}
-	}
-}
-
 // Reset resets the card from this handle: warm (SCARD_RESET_CARD) or, with cold, a power cycle
 // (SCARD_UNPOWER_CARD). Other handles on the card get readers.ErrCardReset once on their next
 // Transmit, then work again.
 func (r *Reader) Reset(ctx context.Context, cold bool) error {
-	disp := scard.ResetCard
+	disp := resetCard
 	if cold {
-		disp = scard.UnpowerCard
+		disp = unpowerCard
 	}
 	var atr []byte
-	err := r.call(ctx, "reset", func(card *scard.Card) error {
-		if err := card.Reconnect(scard.ShareShared, scard.ProtocolAny, disp); err != nil {
+	err := r.run(ctx, "reset", true, func(_ *pcscCtx, h *handle, _ []byte) error {
+		if err := h.reconnect(disp); err != nil {
 			return err
 		}
-		if p := card.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
-			return fmt.Errorf("%w: protocol %d after reset", readers.ErrNotConnected, p)
+		if h.proto != protoT0 && h.proto != protoT1 {
+			return fmt.Errorf("%w: protocol %d after reset", readers.ErrNotConnected, h.proto)
 		}
-		if st, err := card.Status(); err == nil {
-			atr = st.Atr
-		}
+		atr, _ = h.status()
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.atr = slices.Clone(atr)
+	r.atr = atr
 	r.mu.Unlock()
 	return nil
 }
 
-// Close disconnects from the card (leaving it powered) and releases the PC/SC context. After an
-// abandoned call, the release happens in the background once that call returns. The Reader may
-// be connected again.
-func (r *Reader) Close() error {
+// run makes one PC/SC call f on the Reader's context (and, with card, its connected handle),
+// bounded by ctx or the Reader's timeout. f runs on the caller's goroutine; if the bound passes
+// first, the watchdog (a timer, or context.AfterFunc: nothing runs unless it fires) kills the
+// context's socket, which makes the pending pcsc-lite call return, and run reports
+// readers.ErrTimeout. Changes f makes to the handle are kept. On a context whose socket is
+// unknown, f runs on a goroutine of its own and is abandoned at the bound instead.
+func (r *Reader) run(ctx context.Context, op string, card bool, f func(pc *pcscCtx, h *handle, buf []byte) error) error {
+	// One call at a time; waiting for the previous one honours ctx.
+	select {
+	case r.sem <- struct{}{}:
+	default:
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			return &readers.TransportError{Reader: r.name, Op: op, Err: fmt.Errorf("%w: %w", readers.ErrTimeout, ctx.Err())}
+		}
+	}
+	r.mu.Lock()
+	switch {
+	case r.broken:
+		r.mu.Unlock()
+		<-r.sem
+		return &readers.TransportError{Reader: r.name, Op: op, Err: readers.ErrNotConnected, Hint: hintBroken}
+	case r.pc == nil || card && !r.linked:
+		r.mu.Unlock()
+		<-r.sem
+		return &readers.TransportError{Reader: r.name, Op: op, Err: readers.ErrNotConnected, Hint: "call Connect first"}
+	case ctx.Err() != nil:
+		// Nothing sent yet: the Reader stays usable.
+		err := ctx.Err()
+		r.mu.Unlock()
+		<-r.sem
+		return &readers.TransportError{Reader: r.name, Op: op, Err: fmt.Errorf("%w: %w", readers.ErrTimeout, err)}
+	}
+	pc, h := r.pc, r.card
+	if want := r.bufSize(); len(r.buf) != want {
+		r.buf = make([]byte, want)
+	}
+	buf := r.buf
+	if !pc.killable() {
+		r.mu.Unlock()
+		return r.runAside(ctx, op, card, pc, h, f)
+	}
+	r.seq++
+	seq := r.seq
+	r.inCall, r.callPC, r.fired = seq, pc, false
+	r.mu.Unlock()
+
+	var stopCtx func() bool
+	var timer *time.Timer
+	if ctx.Done() != nil {
+		stopCtx = context.AfterFunc(ctx, func() { r.expire(seq) })
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		timer = time.AfterFunc(r.timeout, func() { r.expire(seq) })
+	}
+	err := r.safe(pc, &h, buf, f)
+	if stopCtx != nil {
+		stopCtx()
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+
+	r.mu.Lock()
+	fired, closed := r.fired, r.pc != pc
+	r.inCall, r.callPC = 0, nil
+	switch {
+	case fired:
+		r.broken = true
+	case !closed && card:
+		r.card = h // Reconnect may have changed the protocol
+	case !closed && err == nil:
+		r.card, r.linked = h, true // a new connection
+	}
+	r.mu.Unlock()
+	if closed {
+		pc.release() // Close ran during the call and killed it
+	}
+	<-r.sem
+	if fired {
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		return &readers.TransportError{Reader: r.name, Op: op,
+			Err: fmt.Errorf("%w: %w", readers.ErrTimeout, cause), Hint: hintTimeout}
+	}
+	if closed {
+		return &readers.TransportError{Reader: r.name, Op: op, Err: readers.ErrNotConnected, Hint: "closed during the call"}
+	}
+	if err != nil {
+		return r.transportErr(op, err)
+	}
+	return nil
+}
+
+// safe runs f, turning a panic into an error.
+func (r *Reader) safe(pc *pcscCtx, h *handle, buf []byte, f func(*pcscCtx, *handle, []byte) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: PC/SC call panicked: %v", readers.ErrTagLost, p)
+		}
+	}()
+	return f(pc, h, buf)
+}
+
+// expire is the watchdog: it kills call seq if that call is still in progress.
+func (r *Reader) expire(seq uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	card, sc, broken := r.card, r.sc, r.broken
-	r.card, r.sc, r.broken, r.atr = nil, nil, nil, nil
-	if r.connecting != nil {
-		r.connecting() // the waiting Connect wakes up, sees the Reader closed and releases sc
-		return nil
+	if r.inCall == seq && !r.fired {
+		r.fired = true
+		r.callPC.kill()
 	}
-	if broken != nil {
-		// The context is locked by the hung SCardTransmit (pcsclite holds the context mutex
-		// for the whole call): clean up when it returns, without blocking the caller.
+}
+
+// runAside is run on a context whose socket is unknown: f runs on a goroutine of its own with a
+// buffer of its own, and is abandoned at the bound (the Reader is then broken until Close, and
+// the context is released once f returns).
+func (r *Reader) runAside(ctx context.Context, op string, card bool, pc *pcscCtx, h handle, f func(*pcscCtx, *handle, []byte) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	buf := make([]byte, len(r.buf))
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		err = r.safe(pc, &h, buf, f)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.mu.Lock()
+		r.broken, r.zombie = true, done
+		r.mu.Unlock()
+		<-r.sem
+		return &readers.TransportError{Reader: r.name, Op: op,
+			Err: fmt.Errorf("%w: %w", readers.ErrTimeout, ctx.Err()), Hint: hintTimeout}
+	}
+	r.mu.Lock()
+	switch {
+	case r.pc != pc:
+	case card:
+		r.card = h
+	case err == nil:
+		r.card, r.linked = h, true
+	}
+	r.mu.Unlock()
+	<-r.sem
+	if err != nil {
+		return r.transportErr(op, err)
+	}
+	return nil
+}
+
+// Close disconnects from the card (leaving it powered) and releases the PC/SC context. A call in
+// progress on another goroutine is ended (readers.ErrNotConnected). The Reader may be connected
+// again.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	pc, h, linked, zombie := r.pc, r.card, r.linked, r.zombie
+	if pc != nil && pc.dead {
+		linked = false // the socket is shut down: only the release is left
+	}
+	r.pc, r.card, r.linked, r.broken, r.atr, r.zombie = nil, handle{}, false, false, nil, nil
+	switch {
+	case r.connecting != nil:
+		r.connecting() // the waiting Connect wakes up, sees the Reader closed and releases pc
+		r.mu.Unlock()
+		return nil
+	case r.inCall != 0 && r.callPC == pc:
+		// The call's end releases pc once the call has returned.
+		r.callPC.kill()
+		r.mu.Unlock()
+		return nil
+	case zombie != nil:
+		// pcsc-lite holds the context's mutex for the whole abandoned call: clean up when it
+		// returns, without blocking the caller.
+		r.mu.Unlock()
 		go func() {
-			<-broken
-			if card != nil {
-				_ = card.Disconnect(scard.LeaveCard)
+			<-zombie
+			if linked {
+				_ = h.disconnect(leaveCard)
 			}
-			if sc != nil {
-				_ = sc.Release()
-			}
+			pc.release()
 		}()
 		return nil
 	}
+	r.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
 	var err error
-	if card != nil {
+	if linked {
 		// A card that is gone or was reset still frees the handle.
-		e := card.Disconnect(scard.LeaveCard)
-		if e != nil && !errors.Is(e, scard.ErrInvalidHandle) && !errors.Is(e, scard.ErrRemovedCard) &&
-			!errors.Is(e, scard.ErrResetCard) && !errors.Is(e, scard.ErrNoSmartcard) {
+		e := h.disconnect(leaveCard)
+		if e != nil && !errors.Is(e, ErrInvalidHandle) && !errors.Is(e, ErrRemovedCard) &&
+			!errors.Is(e, ErrResetCard) && !errors.Is(e, ErrNoSmartcard) && !errors.Is(e, ErrCommError) {
 			err = r.transportErr("close", e)
 		}
 	}
-	if sc != nil {
-		_ = sc.Release()
-	}
+	pc.release()
 	return err
 }

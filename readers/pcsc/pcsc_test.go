@@ -303,6 +303,95 @@ func TestHungCard(t *testing.T) {
 	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
 }
 
+// TestDeadlineWithoutGoroutine: the Reader found its context's socket to pcscd, so that a
+// deadline ends a pending SCardTransmit by shutting that socket down instead of leaving a
+// goroutine behind; and a cancelled context (no deadline) ends it as well.
+func TestDeadlineWithoutGoroutine(t *testing.T) {
+	need(t)
+	c := testcard.New(atr0)
+	insert(t, c, 0)
+	r := open(t, 0)
+	if !pcsc.Killable(r) {
+		t.Fatal("the Reader did not find its context's socket: deadlines fall back to a goroutine per call")
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	go func() {
+		// Cancel once the command is with the card (it hangs there until Release).
+		<-c.Hanging()
+		cancel()
+	}()
+	_, err := r.Transmit(ctx, []byte{0x00, testcard.InsHang, 0x00, 0x00})
+	wantTransport(t, err, readers.ErrTimeout)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want the cancellation as the cause, got %v", err)
+	}
+	_, err = r.Transmit(testCtx(t), []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00})
+	wantTransport(t, err, readers.ErrNotConnected)
+	r.Close()
+	c.Release()
+	if err := r.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !pcsc.Killable(r) {
+		t.Fatal("after Close and Connect the new context's socket was not found")
+	}
+	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
+}
+
+// TestCloseEndsHungTransmit: Close from another goroutine ends a Transmit that waits for a hung
+// card (long before that Transmit's own deadline), and the Reader connects again afterwards.
+func TestCloseEndsHungTransmit(t *testing.T) {
+	need(t)
+	c := testcard.New(atr0)
+	insert(t, c, 0)
+	r := open(t, 0)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Transmit(testCtx(t), []byte{0x00, testcard.InsHang, 0x00, 0x00})
+		done <- err
+	}()
+	<-c.Hanging()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-done
+	wantTransport(t, err, readers.ErrNotConnected)
+	if errors.Is(err, readers.ErrTimeout) {
+		t.Fatalf("Close ended the call, not its deadline: got %v", err)
+	}
+	c.Release()
+	if err := r.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
+}
+
+// TestHungCardFallback: on a context whose socket is unknown (no /proc), the deadline is still
+// honoured, by abandoning the call on a goroutine of its own; Close then releases the context
+// once the call returns, and the Reader connects again.
+func TestHungCardFallback(t *testing.T) {
+	need(t)
+	c := testcard.New(atr0)
+	insert(t, c, 0)
+	r := open(t, 0)
+	pcsc.ForgetSocket(r)
+	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
+	ctx, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
+	defer cancel()
+	_, err := r.Transmit(ctx, []byte{0x00, testcard.InsHang, 0x00, 0x00})
+	wantTransport(t, err, readers.ErrTimeout)
+	_, err = r.Transmit(testCtx(t), []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00})
+	wantTransport(t, err, readers.ErrNotConnected)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Release()
+	if err := r.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
+}
+
 // TestCardRemoval: a card away for longer than pcscd's ~0.4 s poll is a typed failure on the
 // old handle; after it comes back, Close and Connect work again.
 func TestCardRemoval(t *testing.T) {

@@ -157,7 +157,7 @@ func longSelect(n int) []byte {
 func (r *Reader) isBroken() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.broken != nil || r.card == nil
+	return r.broken || !r.linked
 }
 
 func probeFailed(r *Reader, what string, sw []byte, err error) error {

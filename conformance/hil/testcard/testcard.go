@@ -33,11 +33,13 @@ type Card struct {
 	verified bool
 	resets   int
 	hang     chan struct{}
+	arrived  chan struct{} // closed when the first InsHang command arrives
+	once     sync.Once
 }
 
 // New returns a card answering atr.
 func New(atr []byte) *Card {
-	return &Card{atr: bytes.Clone(atr), hang: make(chan struct{})}
+	return &Card{atr: bytes.Clone(atr), hang: make(chan struct{}), arrived: make(chan struct{})}
 }
 
 // Release ends every current and future InsHang command.
@@ -50,6 +52,10 @@ func (c *Card) Release() {
 		close(c.hang)
 	}
 }
+
+// Hanging is closed when the first InsHang command has reached the card (and waits there for
+// Release).
+func (c *Card) Hanging() <-chan struct{} { return c.arrived }
 
 // Resets counts power-off, power-on and reset events seen.
 func (c *Card) Resets() int {
@@ -107,6 +113,7 @@ func (c *Card) Transmit(cmd []byte) []byte {
 	case InsOneByte:
 		return []byte{0x90}
 	case InsHang:
+		c.once.Do(func() { close(c.arrived) })
 		<-c.hang
 		return []byte{0x90, 0x00}
 	case InsLong:
