@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/conformance/hil/stack"
+	"github.com/mynaconform/mynaconform/conformance/hil/testcard"
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/vpcd"
 	"github.com/mynaconform/mynaconform/fixtures"
@@ -185,6 +186,67 @@ func TestTwoCards(t *testing.T) {
 			t.Fatalf("slot %d: EF 000A does not hold persona %s's certificate", slot, p.ID)
 		}
 	}
+}
+
+// TestCardChangeByPowerCycle: a vpcd.Changer exchanges the card in a slot at a power cycle
+// through real pcscd: the new card (another persona, another ATR) answers from the
+// SCardReconnect on, pcscd reports the new ATR, a second handle opened before the change is
+// told once that the card was reset, and the slot never looks empty (so no presence poll is
+// waited for).
+func TestCardChangeByPowerCycle(t *testing.T) {
+	need(t)
+	c0, p0 := newCard(t, "adult")
+	c1 := testcard.New([]byte{0x3B, 0x80, 0x80, 0x01, 0x42})
+	ch, err := vpcd.NewChanger(c0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(t, ch, 0)
+	r, other := open(t, 0), open(t, 0)
+	transmit(t, r, selectJPKI, 0x9000)
+	transmit(t, r, selectPIN, 0x9000)
+	transmit(t, r, verifyAuth(p0.AuthPIN), 0x9000)
+	oldATR := r.ATR()
+
+	in, err := ch.Change(c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the power cycle the adult's card answers.
+	transmit(t, r, selectJPKI, 0x9000)
+	start := time.Now()
+	if err := r.Reset(testCtx(t), true); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	select {
+	case <-in:
+	default:
+		t.Fatal("the power cycle did not bring the new card in")
+	}
+	if got := r.ATR(); !bytes.Equal(got, c1.ATR()) || bytes.Equal(got, oldATR) {
+		t.Fatalf("ATR after the change % X, want the new card's % X", got, c1.ATR())
+	}
+	// The test card answers its own way: a protected READ without VERIFY is 6982.
+	transmit(t, r, []byte{0x00, testcard.InsReadBinary, 0x80, 0x00, 0x10}, 0x6982)
+	if c1.Resets() == 0 {
+		t.Fatal("the new card saw no power-on")
+	}
+	_, err = other.Transmit(testCtx(t), selectJPKI)
+	if !errors.Is(err, readers.ErrCardReset) {
+		t.Fatalf("the other handle after the change: %v, want ErrCardReset once", err)
+	}
+	transmit(t, other, []byte{0x00, testcard.InsSelect, 0x04, 0x0C, 0x01, 0x00}, 0x9000)
+	slots, err := pcsc.List(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slots {
+		if s.Name == stack.ReaderName(0) && (!s.Present || !bytes.Equal(s.ATR, c1.ATR())) {
+			t.Fatalf("pcscd lists %+v after the change, want present with the new ATR", s)
+		}
+	}
+	t.Logf("card changed by a power cycle in %v (a removal and an insertion wait for pcscd's ~0.4 s poll each)", took)
 }
 
 // TestProbeVirtualCard: through pcscd + vpcd the card takes extended APDUs up to the framing

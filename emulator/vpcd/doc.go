@@ -14,5 +14,7 @@
 // (../../../shared/docs/hil.md, "Latency trap").
 //
 // The package knows nothing about the card's contents: any value with the Card methods can be
-// served (emulator/card.Card is one). Many cards can be served side by side, one per slot.
+// served (emulator/card.Card is one). Many cards can be served side by side, one per slot, and a
+// Changer exchanges the card in a slot at its next power cycle, without the removal and
+// insertion pcscd would notice only at its ~0.4 s presence poll.
 package vpcd

@@ -294,3 +294,82 @@ func FuzzServe(f *testing.F) {
 		<-done
 	})
 }
+
+// TestChanger: a changed card comes in at the next power-on or reset, never before: commands and
+// the ATR until then are the old card's; the channel Change returned is closed when it is in.
+func TestChanger(t *testing.T) {
+	ln, accept := fakeVPCD(t)
+	oldATR, newATR := []byte{0x3B, 0x80, 0x80, 0x01, 0x01}, []byte{0x3B, 0x80, 0x80, 0x01, 0x02}
+	a, b, c := &fakeCard{atr: oldATR}, &fakeCard{atr: newATR}, &fakeCard{atr: newATR}
+	ch, err := NewChanger(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveDial(t, ln.Addr().String(), ch)
+	conn := accept()
+	cmd := []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}
+
+	// c is named, then b in its place: only b comes in.
+	if _, err := ch.Change(c); err != nil {
+		t.Fatal(err)
+	}
+	in, err := ch.Change(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, conn, cmd)
+	recv(t, conn)
+	send(t, conn, []byte{ctrlGetATR})
+	if got := recv(t, conn); !bytes.Equal(got, oldATR) {
+		t.Fatalf("before the power cycle: ATR % X, want the old card's", got)
+	}
+	select {
+	case <-in:
+		t.Fatal("the new card came in before a power-on or reset")
+	default:
+	}
+	send(t, conn, []byte{ctrlPowerOff})
+	send(t, conn, []byte{ctrlPowerOn})
+	send(t, conn, []byte{ctrlGetATR})
+	if got := recv(t, conn); !bytes.Equal(got, newATR) {
+		t.Fatalf("after the power cycle: ATR % X, want the new card's", got)
+	}
+	select {
+	case <-in:
+	default:
+		t.Fatal("Change's channel not closed once the card is in")
+	}
+	send(t, conn, cmd)
+	recv(t, conn)
+	if _, offA, _, nA := a.counts(); nA != 1 || offA != 1 {
+		t.Fatalf("old card: %d commands, %d power-offs; want 1, 1", nA, offA)
+	}
+	if onB, _, _, nB := b.counts(); onB != 1 || nB != 1 {
+		t.Fatalf("new card: %d power-ons, %d commands; want 1, 1", onB, nB)
+	}
+	if onC, _, _, nC := c.counts(); onC != 0 || nC != 0 {
+		t.Fatal("the replaced card was used")
+	}
+
+	// A warm reset brings a changed card in as well.
+	in, _ = ch.Change(a)
+	send(t, conn, []byte{ctrlReset})
+	send(t, conn, []byte{ctrlGetATR})
+	if got := recv(t, conn); !bytes.Equal(got, oldATR) {
+		t.Fatalf("after a reset: ATR % X, want the card changed to", got)
+	}
+	select {
+	case <-in:
+	default:
+		t.Fatal("Change's channel not closed after the reset")
+	}
+	if _, _, resets, _ := a.counts(); resets != 1 {
+		t.Fatalf("the card changed to saw %d resets, want 1", resets)
+	}
+	if _, err := NewChanger(nil); err == nil {
+		t.Fatal("NewChanger accepted a nil card")
+	}
+	if _, err := ch.Change(nil); err == nil {
+		t.Fatal("Change accepted a nil card")
+	}
+}
