@@ -45,6 +45,9 @@ type Emulator struct{ Profiles []phone.Profile }
 
 func (e *Emulator) Name() string { return "emulator" }
 
+// Concurrency is 0: every Open builds its own phone and card, so devices may all run at once.
+func (e *Emulator) Concurrency() int { return 0 }
+
 func (e *Emulator) Devices() ([]Device, error) {
 	out := make([]Device, 0, len(e.Profiles))
 	for _, p := range e.Profiles {

@@ -4,6 +4,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mynaconform/mynaconform/conformance/hil/stack"
 	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/emulator/vpcd"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/pcsc"
@@ -18,30 +20,70 @@ import (
 
 func init() { Register("pcsc", openPCSC) }
 
-// PCSC runs the suite through the real pcscd. Without a reader name it starts (or joins) pcscd
-// with vsmartcard's vpcd and presents a fresh virtual card of each persona in slot 0, dialled in
-// over the vpcd protocol; with one (Options.Reader) it uses that reader and the one card in it
-// (a lab's test card, or a card served by `mynaconform card serve`) as the "adult" persona.
+// DefaultSlots is how many vpcd slots the pcsc target uses when Options.Slots is 0: the two of
+// Debian's /etc/reader.conf.d/vpcd, which a pcscd started by someone else offers too. More need
+// a pcscd of the target's own (docs/pcsc.md, "Many slots").
+const DefaultSlots = 2
+
+// openTimeout bounds presenting a card (and waiting for the device's previous card to be
+// released).
+const openTimeout = 30 * time.Second
+
+// PCSC runs the suite through the real pcscd.
+//
+// Without a reader name it starts (or joins) pcscd with vsmartcard's vpcd and makes every vpcd
+// slot a device (pcsc-virtual-pcd-00-00, pcsc-virtual-pcd-00-01, ...), each with a virtual card
+// of its own dialled in once. Open presents a fresh card of a persona by changing the card
+// behind the slot's vpcd connection (vpcd.Changer) and power-cycling it through PC/SC
+// (SCardReconnect with SCARD_UNPOWER_CARD): the slot never looks empty, so no presence poll of
+// pcscd (~0.4 s each for a removal and an insertion) is waited for. The slots are independent:
+// Concurrency is their number.
+//
+// With a reader name (Options.Reader) it uses that reader and the one card in it (a lab's test
+// card, or a card served by `mynaconform card serve`) as the "adult" persona: one device.
 type PCSC struct {
-	reader string // physical reader name; "" = vpcd slot 0
+	reader string // physical reader name; "" = vpcd slots
+	want   int    // vpcd slots asked for
 
 	mu    sync.Mutex
 	st    *stack.Stack
 	caps  readers.Capabilities
 	probe pcsc.ProbeResult
+	slots []*slot // vpcd: set up by Devices
+	lab   *slot   // named reader: its one device
+}
+
+// slot is one device: a vpcd slot with the Changer dialled into it, or the named reader.
+type slot struct {
+	n       int
+	name    string        // PC/SC reader name
+	changer *vpcd.Changer // nil for a named reader
+	remove  func()        // takes the Changer out of the slot
+	busy    chan struct{} // held from Open to its release: one card at a time
 }
 
 func openPCSC(opts Options) (Target, error) {
-	return &PCSC{reader: opts.Reader}, nil
+	if opts.Slots < 0 || opts.Slots > 64 {
+		return nil, fmt.Errorf("pcsc target: %d slots: want 1 to 64", opts.Slots)
+	}
+	want := opts.Slots
+	if want == 0 {
+		want = DefaultSlots
+	}
+	return &PCSC{reader: opts.Reader, want: want}, nil
 }
 
 func (t *PCSC) Name() string { return "pcsc" }
 
-func (t *PCSC) name() string {
+// Concurrency is the number of devices: each slot (or the named reader) is driven on its own.
+// Valid after Devices.
+func (t *PCSC) Concurrency() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.reader != "" {
-		return t.reader
+		return 1
 	}
-	return stack.ReaderName(0)
+	return max(len(t.slots), 1)
 }
 
 // deviceID makes a stable slug of a reader name: "Virtual PCD 00 00" -> "pcsc-virtual-pcd-00-00".
@@ -61,8 +103,9 @@ func deviceID(name string) string {
 	return strings.TrimRight(b.String(), "-")
 }
 
-// Devices probes the reader once (with the adult persona's card) for its capabilities: PC/SC
-// does not say whether a reader carries extended APDUs.
+// Devices sets the slots up (vpcd) and probes one reader for its capabilities with the adult
+// persona's card: PC/SC does not say whether a reader carries extended APDUs. The virtual slots
+// are identical, so one probe serves them all.
 func (t *PCSC) Devices() ([]Device, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -70,49 +113,119 @@ func (t *PCSC) Devices() ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, done, err := t.present(ctx, adult)
+	slots, err := t.setUp(ctx, adult)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Connect(ctx); err != nil {
-		done()
+	r, done, err := t.present(ctx, slots[0], adult)
+	if err != nil {
 		return nil, err
 	}
 	res, err := r.Probe(ctx)
 	done()
 	if err != nil {
-		return nil, fmt.Errorf("probing %s: %w", t.name(), err)
+		return nil, fmt.Errorf("probing %s: %w", slots[0].name, err)
 	}
 	t.mu.Lock()
 	t.caps, t.probe = res.Caps, res
 	t.mu.Unlock()
-	info := r.Info()
-	info.Maker, info.Model = "PC/SC", t.name()
-	if t.reader == "" {
-		info.Maker, info.Model, info.OS = "vsmartcard", "vpcd virtual reader", "pcscd"
+	out := make([]Device, 0, len(slots))
+	for _, s := range slots {
+		info := readers.Info{Kind: readers.KindPCSC, Name: s.name, Caps: res.Caps, Maker: "PC/SC", Model: s.name}
+		if t.reader == "" {
+			info.Maker, info.Model, info.OS = "vsmartcard", "vpcd virtual reader", "pcscd"
+		}
+		out = append(out, Device{
+			ID: deviceID(s.name), Info: info, Platform: "pcsc", Source: "probed through pcscd",
+			Open: func(p *fixtures.Persona) (readers.Reader, func(), error) { return t.open(s, p) },
+		})
 	}
-	return []Device{{
-		ID: deviceID(t.name()), Info: info, Platform: "pcsc",
-		Source: "probed through pcscd", Open: t.open,
-	}}, nil
+	return out, nil
 }
 
-func (t *PCSC) open(p *fixtures.Persona) (readers.Reader, func(), error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// setUp returns the devices' slots, starting pcscd and dialling a card into every vpcd slot on
+// first use.
+func (t *PCSC) setUp(ctx context.Context, adult *fixtures.Persona) ([]*slot, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reader != "" {
+		if t.lab == nil {
+			t.lab = &slot{name: t.reader, busy: make(chan struct{}, 1)}
+		}
+		return []*slot{t.lab}, nil
+	}
+	if t.slots != nil {
+		return t.slots, nil
+	}
+	st, err := stack.Start(ctx, stack.WithSlots(t.want))
+	if err != nil {
+		return nil, err
+	}
+	n := min(t.want, st.Slots())
+	if n == 0 {
+		st.Stop()
+		return nil, errors.New("pcsc target: pcscd offers no vpcd slot")
+	}
+	var slots []*slot
+	fail := func(err error) ([]*slot, error) {
+		for _, s := range slots {
+			s.remove()
+		}
+		st.Stop()
+		return nil, err
+	}
+	for i := range n {
+		c, err := newCard(adult)
+		if err != nil {
+			return fail(err)
+		}
+		ch, err := vpcd.NewChanger(c)
+		if err != nil {
+			return fail(err)
+		}
+		slots = append(slots, &slot{n: i, name: stack.ReaderName(i), changer: ch,
+			remove: stack.Insert(ch, i), busy: make(chan struct{}, 1)})
+	}
+	// The cards dial in at once; pcscd notices each at its next presence poll.
+	for _, s := range slots {
+		if err := stack.WaitPresent(ctx, s.n, true); err != nil {
+			return fail(err)
+		}
+	}
+	t.st, t.slots = st, slots
+	return slots, nil
+}
+
+func newCard(p *fixtures.Persona) (*card.Card, error) {
+	prof, err := p.CardProfile()
+	if err != nil {
+		return nil, err
+	}
+	return card.New(prof)
+}
+
+// open is a device's Open: it waits until the device's previous card is released, then presents
+// the new one.
+func (t *PCSC) open(s *slot, p *fixtures.Persona) (readers.Reader, func(), error) {
 	if t.reader != "" && p.ID != "adult" {
 		return nil, nil, fmt.Errorf("%w: a lab reader holds one physical card (the adult persona), not %q", ErrPersonaUnavailable, p.ID)
 	}
-	r, done, err := t.present(ctx, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, done, nil
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	return t.present(ctx, s, p)
 }
 
-// present puts a card of persona p in the reader (vpcd) or finds the lab's card there, and
-// opens the PC/SC reader on it with the probed capabilities.
-func (t *PCSC) present(ctx context.Context, p *fixtures.Persona) (*pcsc.Reader, func(), error) {
+// present takes the slot, puts a fresh card of persona p in it (vpcd) or finds the lab's card
+// there, and returns the PC/SC reader on it, connected, with the probed capabilities. The
+// release function closes the reader and frees the slot; the card stays in the slot until the
+// next one replaces it.
+func (t *PCSC) present(ctx context.Context, s *slot, p *fixtures.Persona) (*pcsc.Reader, func(), error) {
+	select {
+	case s.busy <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("%s: the previous card was not released: %w", s.name, ctx.Err())
+	}
+	free := func() { <-s.busy }
 	t.mu.Lock()
 	caps := t.caps
 	t.mu.Unlock()
@@ -120,68 +233,65 @@ func (t *PCSC) present(ctx context.Context, p *fixtures.Persona) (*pcsc.Reader, 
 	if caps.Probed {
 		opts = append(opts, pcsc.WithCapabilities(caps))
 	}
-	if t.reader != "" {
-		r, err := pcsc.Open(t.reader, opts...)
+	var in <-chan struct{}
+	if s.changer != nil {
+		c, err := newCard(p)
 		if err != nil {
+			free()
 			return nil, nil, err
 		}
-		return r, func() { r.Close() }, nil
+		if in, err = s.changer.Change(c); err != nil {
+			free()
+			return nil, nil, err
+		}
 	}
-	if err := t.start(ctx); err != nil {
-		return nil, nil, err
-	}
-	prof, err := p.CardProfile()
+	r, err := pcsc.Open(s.name, opts...)
 	if err != nil {
+		free()
 		return nil, nil, err
 	}
-	c, err := card.New(prof)
-	if err != nil {
+	release := func() { r.Close(); free() }
+	if err := r.Connect(ctx); err != nil {
+		release()
 		return nil, nil, err
 	}
-	remove := stack.Insert(c, 0)
-	if err := stack.WaitPresent(ctx, 0, true); err != nil {
-		remove()
-		return nil, nil, err
+	if s.changer != nil {
+		// The power cycle brings the new card in, as a card inserted afresh.
+		if err := r.Reset(ctx, true); err != nil {
+			release()
+			return nil, nil, fmt.Errorf("%s: presenting a card of %s: %w", s.name, p.ID, err)
+		}
+		select {
+		case <-in:
+		default:
+			release()
+			return nil, nil, fmt.Errorf("%s: the power cycle did not reach the virtual card of %s", s.name, p.ID)
+		}
 	}
-	r, err := pcsc.Open(stack.ReaderName(0), opts...)
-	if err != nil {
-		remove()
-		return nil, nil, err
-	}
-	// Taking the card out waits until pcscd has seen it gone (it polls every ~0.4 s): a card
-	// that comes back sooner meets a stale connection (hil.md).
-	return r, func() {
-		r.Close()
-		remove()
-		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = stack.WaitPresent(wctx, 0, false)
-	}, nil
+	return r, release, nil
 }
 
-// start takes the machine-wide pcscd (started here or already running) on first use.
-func (t *PCSC) start(ctx context.Context) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.st != nil {
-		return nil
-	}
-	st, err := stack.Start(ctx)
-	if err != nil {
-		return err
-	}
-	t.st = st
-	return nil
-}
-
-// Close stops pcscd if this target started it, and releases the machine-wide lock.
+// Close takes the virtual cards out, stops pcscd if this target started it, and releases the
+// machine-wide lock.
 func (t *PCSC) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.st == nil {
 		return nil
 	}
+	for _, s := range t.slots {
+		s.remove()
+	}
+	if !t.st.Owned() {
+		// pcscd lives on: wait until it has seen the slots empty, so that the next user's
+		// card does not meet a stale connection (a card back within ~50 ms would).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for _, s := range t.slots {
+			_ = stack.WaitPresent(ctx, s.n, false)
+		}
+		cancel()
+	}
 	err := t.st.Stop()
-	t.st = nil
+	t.st, t.slots = nil, nil
 	return err
 }

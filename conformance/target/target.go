@@ -4,8 +4,10 @@
 //
 //   - emulator: every profile of the device catalogue as a virtual phone (emulator/phone), each
 //     with its own virtual card (emulator/card) per persona, in process;
-//   - pcsc: PC/SC readers through pcscd (readers/pcsc; build tag "pcsc"), with the virtual card
-//     dialled in through vpcd or a real test card.
+//   - pcsc: PC/SC readers through pcscd (readers/pcsc; build tag "pcsc"): several vpcd slots,
+//     each a device with its own virtual card, or one named reader holding a real test card.
+//
+// Targets that can drive devices at the same time say how many through Concurrent.
 package target
 
 import (
@@ -26,7 +28,9 @@ type Device struct {
 
 	// Open presents a fresh card of the persona to the device and returns the reader to drive
 	// it and a function that releases it. ErrPersonaUnavailable when the target cannot present
-	// that persona (a lab reader holds one physical card).
+	// that persona (a lab reader holds one physical card). A device presents one card at a
+	// time: release one before the next Open of the same device (the pcsc target's Open waits
+	// for it). Opens of different devices may run at once, up to the target's Concurrency.
 	Open func(p *fixtures.Persona) (readers.Reader, func(), error)
 }
 
@@ -34,6 +38,27 @@ type Device struct {
 type Target interface {
 	Name() string
 	Devices() ([]Device, error)
+}
+
+// Concurrent is implemented by targets that can drive several of their devices at the same time.
+// Concurrency is how many devices may run at once (0: no limit). Devices of one target are
+// independent: each has its own reader and presents its own cards, so runs of different devices
+// may interleave freely; only the Opens of one device are sequential (see Device.Open).
+//
+//   - emulator: 0 (every Open builds its own virtual phone and card in process);
+//   - pcsc on vpcd: the number of slots, one device per slot;
+//   - pcsc on a named reader (a lab's): 1.
+type Concurrent interface {
+	Concurrency() int
+}
+
+// Concurrency returns how many of t's devices may be driven at once: 0 means no limit, and a
+// target that does not implement Concurrent runs one device at a time (1).
+func Concurrency(t Target) int {
+	if c, ok := t.(Concurrent); ok {
+		return max(c.Concurrency(), 0)
+	}
+	return 1
 }
 
 // ErrPersonaUnavailable is returned by Device.Open when the target cannot present the persona.
@@ -46,7 +71,8 @@ type Options struct {
 	DevicesDir string   // emulator: a directory of profiles instead of the built-in catalogue
 	Only       []string // device IDs to keep (empty: all)
 	Generate   int      // emulator: run N generated synthetic profiles instead (scaling runs)
-	Reader     string   // pcsc: reader name (empty: all readers)
+	Reader     string   // pcsc: reader name (empty: virtual cards in vpcd slots)
+	Slots      int      // pcsc without Reader: vpcd slots, one device each (0: Debian's two)
 }
 
 // Register adds a target constructor; backends call it from init.
