@@ -68,8 +68,15 @@ func statusChange(ctx context.Context, pc *pcscCtx, states []readerState, timeou
 	if timeout <= 0 {
 		return ctx.Err()
 	}
-	stop := context.AfterFunc(ctx, pc.cancel)
-	defer stop()
+	cancelled := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { pc.cancel(); close(cancelled) })
+	defer func() {
+		if !stop() {
+			// The cancel has started: let it finish here, or it could reach pcscd late and
+			// cancel the caller's next wait on this context.
+			<-cancelled
+		}
+	}()
 	err := pc.getStatusChange(states, timeout)
 	if errors.Is(err, ErrCancelled) && ctx.Err() != nil {
 		return ctx.Err()
