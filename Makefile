@@ -40,9 +40,10 @@ fuzz:
 	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$${n}x $$pkg; \
 	done
 
-## bench: benchmarks of every layer, side by side in one run
+## bench: benchmarks of every layer, side by side in one run; then the PC/SC Reader against the C floor (build tag pcsc)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+	@GO=$(GO) bash conformance/hil/floor.sh
 
 ## hil: the suite through the real pcscd + vpcd stack (installs the Debian packages if missing)
 hil:

@@ -4,7 +4,9 @@
 #
 #  1. installs the Debian packages when missing (as root or with sudo; otherwise says what to do);
 #  2. runs the PC/SC tests (build tag pcsc) -> OUTDIR/go-test.log;
-#  3. runs the PC/SC benchmarks -> OUTDIR/bench.txt;
+#  3. runs the PC/SC benchmarks -> OUTDIR/bench.txt; prints the Reader against the C floor of the
+#     stack (floor.sh -> OUTDIR/floor.txt) and the whole path per device over several slots
+#     beside in process (-> OUTDIR/device-path.txt);
 #  4. smoke-tests the binary: `card serve` two personas, `readers -json -probe` -> OUTDIR/readers.json;
 #  5. the Ginkgo suite on target pcsc -> OUTDIR/suite/ (the supported-reader list);
 #  6. a lab-mode rehearsal: the suite on a named reader whose card secrets come from the environment.
@@ -69,13 +71,23 @@ grep -E '^(ok|FAIL|---)' "$out/go-test.log" | grep -v -- '--- PASS' || true
 
 # --- 3. benchmarks ----------------------------------------------------------------------------
 echo "hil: PC/SC benchmarks (log: $out/bench.txt)"
-if ! $GO test -tags pcsc -count=1 -timeout 10m -run '^$' -bench . -benchtime 2s \
+if ! $GO test -tags pcsc -count=1 -timeout 10m -run '^$' -bench . -skip '^BenchmarkPCSCFloor$' -benchtime 2s \
     ./emulator/vpcd/... ./conformance/hil/... >"$out/bench.txt" 2>&1; then
   status=1
   echo "hil: BENCHMARKS FAILED" >&2
   tail -30 "$out/bench.txt" >&2
 fi
 grep -E '^Benchmark' "$out/bench.txt" || true
+echo "hil: the Reader against the floor (log: $out/floor.txt)"
+bash conformance/hil/floor.sh "$out/floor.txt" || status=1
+echo "hil: whole path per device, PC/SC slots beside in process (log: $out/device-path.txt)"
+if ! $GO test -tags pcsc -count=1 -timeout 10m -run '^$' -bench 'DevicePath' -benchtime 40x \
+    ./conformance >"$out/device-path.txt" 2>&1; then
+  status=1
+  echo "hil: DEVICE-PATH BENCHMARKS FAILED" >&2
+  tail -30 "$out/device-path.txt" >&2
+fi
+grep -E '^Benchmark' "$out/device-path.txt" || true
 
 # --- 4. the binary: card serve + readers -probe -----------------------------------------------
 echo "hil: mynaconform card serve + readers -probe (log: $out/card-serve.log)"
