@@ -19,7 +19,7 @@ import (
 
 // pullBeforeSign is a reader that takes the card out of the vpcd slot just before the first
 // COMPUTE DIGITAL SIGNATURE, and waits until pcscd has seen it gone (away for longer than its
-// ~0.4 s poll, as hil.md says a removal test must be), before passing the command on.
+// ~0.4 s poll, as docs/pcsc.md says a removal test must be), before passing the command on.
 type pullBeforeSign struct {
 	readers.Reader
 	remove func()

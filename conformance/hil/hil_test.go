@@ -145,7 +145,7 @@ func TestReaderConformance(t *testing.T) {
 }
 
 // TestResetFromOtherHandle: VERIFY on one handle, reset from another, then the protected
-// operation answers 6982 (hil.md: the card receives control 02 and clears security status).
+// operation answers 6982 (docs/pcsc.md: the card receives control 02 and clears security status).
 func TestResetFromOtherHandle(t *testing.T) {
 	need(t)
 	c, p := newCard(t, "adult")

@@ -11,7 +11,7 @@
 // Debian 12's vpcd writes the length and the payload in two writes without TCP_NODELAY, so the
 // card's delayed ACK stalls each APDU by ~44 ms; Serve sets TCP_QUICKACK before each read and
 // after the 2-byte header (Linux), which brings a round trip through pcscd down to ~0.1 ms
-// (../../../shared/docs/hil.md, "Latency trap").
+// (docs/pcsc.md, "Quick ACK").
 //
 // The package knows nothing about the card's contents: any value with the Card methods can be
 // served (emulator/card.Card is one). Many cards can be served side by side, one per slot, and a

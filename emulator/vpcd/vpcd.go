@@ -31,7 +31,7 @@ const (
 )
 
 // MaxFrame is the largest payload the 2-byte length prefix can carry. A longer response makes
-// pcscd fail with SCARD_E_NOT_TRANSACTED and vpcd drop the card (hil.md), so Serve never sends one.
+// pcscd fail with SCARD_E_NOT_TRANSACTED and vpcd drop the card (docs/pcsc.md), so Serve never sends one.
 const MaxFrame = 65535
 
 // Control codes of vpcd (vsmartcard virtualsmartcard/src/vpcd/vpcd.h).

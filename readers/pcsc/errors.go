@@ -40,7 +40,7 @@ func classify(err error) (sentinel error, hint string) {
 		switch se {
 		case ErrNoService, ErrServiceStopped:
 			return readers.ErrNoService, hintService
-		case ErrUnknownReader, ErrReaderUnavailable, ErrNoReadersAvail:
+		case ErrUnknownReader, ErrReaderUnavailable, ErrNoReadersAvailable:
 			return readers.ErrNoReader, hintReader
 		case ErrRemovedCard:
 			return readers.ErrCardRemoved, hintRemoved

@@ -32,7 +32,7 @@ func List(ctx context.Context) ([]Slot, error) {
 	}
 	defer pc.release()
 	names, err := pc.listReaders()
-	if errors.Is(err, ErrNoReadersAvail) {
+	if errors.Is(err, ErrNoReadersAvailable) {
 		return nil, nil
 	}
 	if err != nil {
@@ -342,7 +342,7 @@ func (r *Reader) transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 			// gone) and resynchronise this handle so that the next command goes through.
 			_ = h.reconnect(leaveCard)
 		}
-		if errors.Is(err, ErrInsufficientBuf) {
+		if errors.Is(err, ErrInsufficientBuffer) {
 			return fmt.Errorf("%w: the response is longer than the %d bytes the reader's capabilities allow: %w",
 				readers.ErrTagLost, len(buf), err)
 		}

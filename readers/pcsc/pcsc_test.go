@@ -186,7 +186,7 @@ func TestCloseEndsConnect(t *testing.T) {
 	}
 }
 
-// TestShortResponses: a 1-byte answer, and a card killed mid-APDU (hil.md: SCardTransmit may
+// TestShortResponses: a 1-byte answer, and a card killed mid-APDU (docs/pcsc.md: SCardTransmit may
 // then succeed with 0 bytes), are typed failures, never responses.
 func TestShortResponses(t *testing.T) {
 	need(t)

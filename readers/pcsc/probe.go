@@ -30,7 +30,7 @@ var (
 )
 
 // probeLongCommand sizes (whole command APDU): the first one carried sets MaxCommand. 65535 is
-// the vpcd framing limit (hil.md); 307 bytes of data are what the 80 A2 terminal certificate needs.
+// the vpcd framing limit (docs/pcsc.md); 307 bytes of data are what the 80 A2 terminal certificate needs.
 var probeLongCommand = []int{65535, 16384, 4096, 1024, 7 + 307}
 
 // ProbeStep is one probe exchange.

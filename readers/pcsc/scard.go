@@ -146,23 +146,22 @@ func (e Error) Error() string {
 
 // The codes the Reader tells apart (pcsclite.h).
 const (
-	errSuccess           = Error(C.SCARD_S_SUCCESS)
-	ErrCancelled         = Error(C.SCARD_E_CANCELLED)
-	ErrInsufficientBuf   = Error(C.SCARD_E_INSUFFICIENT_BUFFER)
-	ErrInvalidHandle     = Error(C.SCARD_E_INVALID_HANDLE)
-	ErrNoReadersAvail    = Error(C.SCARD_E_NO_READERS_AVAILABLE)
-	ErrNoService         = Error(C.SCARD_E_NO_SERVICE)
-	ErrNoSmartcard       = Error(C.SCARD_E_NO_SMARTCARD)
-	ErrNotTransacted     = Error(C.SCARD_E_NOT_TRANSACTED)
-	ErrReaderUnavailable = Error(C.SCARD_E_READER_UNAVAILABLE)
-	ErrServiceStopped    = Error(C.SCARD_E_SERVICE_STOPPED)
-	ErrTimeout           = Error(C.SCARD_E_TIMEOUT)
-	ErrUnknownReader     = Error(C.SCARD_E_UNKNOWN_READER)
-	ErrCommError         = Error(C.SCARD_F_COMM_ERROR)
-	ErrRemovedCard       = Error(C.SCARD_W_REMOVED_CARD)
-	ErrResetCard         = Error(C.SCARD_W_RESET_CARD)
-	ErrUnpoweredCard     = Error(C.SCARD_W_UNPOWERED_CARD)
-	ErrUnresponsiveCard  = Error(C.SCARD_W_UNRESPONSIVE_CARD)
+	ErrCancelled          = Error(C.SCARD_E_CANCELLED)
+	ErrInsufficientBuffer = Error(C.SCARD_E_INSUFFICIENT_BUFFER)
+	ErrInvalidHandle      = Error(C.SCARD_E_INVALID_HANDLE)
+	ErrNoReadersAvailable = Error(C.SCARD_E_NO_READERS_AVAILABLE)
+	ErrNoService          = Error(C.SCARD_E_NO_SERVICE)
+	ErrNoSmartcard        = Error(C.SCARD_E_NO_SMARTCARD)
+	ErrNotTransacted      = Error(C.SCARD_E_NOT_TRANSACTED)
+	ErrReaderUnavailable  = Error(C.SCARD_E_READER_UNAVAILABLE)
+	ErrServiceStopped     = Error(C.SCARD_E_SERVICE_STOPPED)
+	ErrTimeout            = Error(C.SCARD_E_TIMEOUT)
+	ErrUnknownReader      = Error(C.SCARD_E_UNKNOWN_READER)
+	ErrCommError          = Error(C.SCARD_F_COMM_ERROR)
+	ErrRemovedCard        = Error(C.SCARD_W_REMOVED_CARD)
+	ErrResetCard          = Error(C.SCARD_W_RESET_CARD)
+	ErrUnpoweredCard      = Error(C.SCARD_W_UNPOWERED_CARD)
+	ErrUnresponsiveCard   = Error(C.SCARD_W_UNRESPONSIVE_CARD)
 )
 
 func check(rv C.LONG) error {
@@ -268,7 +267,7 @@ func (pc *pcscCtx) listReaders() ([]string, error) {
 		}
 		buf := make([]byte, n)
 		rv = C.SCardListReaders(pc.h, nil, (*C.char)(unsafe.Pointer(&buf[0])), &n)
-		if Error(uint32(rv)) == ErrInsufficientBuf {
+		if Error(uint32(rv)) == ErrInsufficientBuffer {
 			continue // a reader appeared meanwhile
 		}
 		if err := check(rv); err != nil {

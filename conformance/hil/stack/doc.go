@@ -1,5 +1,5 @@
 // Package stack runs the PC/SC stack (pcscd with vsmartcard's vpcd driver) for tests and tools,
-// following the measured facts of shared/docs/hil.md:
+// following the measured facts of docs/pcsc.md:
 //
 //   - pcscd is started as `pcscd --foreground --error` with its PID owned by the Stack, and is
 //     ready when vpcd's TCP port 35963 is listening (polled, never a fixed sleep);

@@ -79,7 +79,7 @@ func WithAPDULog(w io.Writer) Option {
 
 // WithSlots asks for n vpcd slots (default 2, the Debian configuration). More than two need a
 // pcscd of our own with a generated configuration: one reader.conf entry per pair of slots,
-// each with its own copy of libifdvpcd.so (hil.md: sharing one .so across entries is broken).
+// each with its own copy of libifdvpcd.so (docs/pcsc.md: sharing one .so across entries is broken).
 // Slot i listens on port 35963+i; see ReaderName. With a pcscd started by someone else, Slots
 // reports what it offers.
 func WithSlots(n int) Option { return func(s *Stack) { s.want = n } }
