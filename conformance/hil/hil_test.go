@@ -10,7 +10,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +34,70 @@ import (
 // held is the PC/SC stack this test binary holds for its whole run (one pcscd per machine).
 var held stack.Held
 
-func TestMain(m *testing.M) { os.Exit(stack.RunTests(m, &held)) }
+func TestMain(m *testing.M) {
+	if slot := os.Getenv(envServeSlot); slot != "" {
+		os.Exit(serveCard(slot, os.Getenv(envServePersona)))
+	}
+	os.Exit(stack.RunTests(m, &held))
+}
+
+// This test binary, re-executed with envServeSlot set, is a card server: it dials the virtual
+// card of persona envServePersona into that vpcd slot and serves it until its standard input
+// ends (serveElsewhere).
+const (
+	envServeSlot    = "MYNACONFORM_HIL_SERVE_SLOT"
+	envServePersona = "MYNACONFORM_HIL_SERVE_PERSONA"
+)
+
+func serveCard(slot, personaID string) int {
+	n, err := strconv.Atoi(slot)
+	if err == nil {
+		var p *fixtures.Persona
+		if p, err = fixtures.PersonaByID(personaID); err == nil {
+			var prof card.Profile
+			if prof, err = p.CardProfile(); err == nil {
+				var c *card.Card
+				if c, err = card.New(prof); err == nil {
+					ctx, cancel := context.WithCancel(context.Background())
+					go func() { _, _ = io.Copy(io.Discard, os.Stdin); cancel() }()
+					err = vpcd.Dial(ctx, stack.Addr(n), c)
+				}
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "card server:", err)
+		return 1
+	}
+	return 0
+}
+
+// serveElsewhere serves the card of persona id in slot from a process of its own, as a reader's
+// driver runs outside its clients (in one process, the card's goroutines would share the Go
+// scheduler with the client under test). The cleanup stops it and waits until pcscd has seen
+// the slot empty.
+func serveElsewhere(t testing.TB, id string, slot int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envServeSlot+"="+strconv.Itoa(slot), envServePersona+"="+id)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("card server: %v", err)
+		}
+		waitPresent(t, slot, false)
+	})
+	waitPresent(t, slot, true)
+}
 
 func need(t testing.TB) {
 	t.Helper()

@@ -127,10 +127,15 @@ type Reader struct {
 	// Close runs meanwhile.
 	connecting context.CancelFunc
 
-	// The call in progress: its number (0: none), its context, and whether its deadline ended it.
-	seq, inCall uint64
-	callPC      *pcscCtx
-	fired       bool
+	// The call in progress: its number (0: none), its context, the Reader's own deadline for it
+	// (zero when the caller's context has one), and whether a deadline ended it.
+	seq, inCall  uint64
+	callPC       *pcscCtx
+	callDeadline time.Time
+	fired        bool
+	// watchdog enforces callDeadline; armed while it is set to fire.
+	watchdog      *time.Timer
+	watchdogArmed bool
 	// zombie is closed when a call abandoned at its deadline returns (only on a context whose
 	// socket was not found, where such a call runs on a goroutine of its own).
 	zombie chan struct{}
@@ -392,8 +397,8 @@ func (r *Reader) Reset(ctx context.Context, cold bool) error {
 
 // run makes one PC/SC call f on the Reader's context (and, with card, its connected handle),
 // bounded by ctx or the Reader's timeout. f runs on the caller's goroutine; if the bound passes
-// first, the watchdog (a timer, or context.AfterFunc: nothing runs unless it fires) kills the
-// context's socket, which makes the pending pcsc-lite call return, and run reports
+// first, the watchdog (the Reader's timer, or context.AfterFunc: nothing runs unless it fires)
+// kills the context's socket, which makes the pending pcsc-lite call return, and run reports
 // readers.ErrTimeout. Changes f makes to the handle are kept. On a context whose socket is
 // unknown, f runs on a goroutine of its own and is abandoned at the bound instead.
 func (r *Reader) run(ctx context.Context, op string, card bool, f func(pc *pcscCtx, h *handle, buf []byte) error) error {
@@ -436,22 +441,20 @@ func (r *Reader) run(ctx context.Context, op string, card bool, f func(pc *pcscC
 	r.seq++
 	seq := r.seq
 	r.inCall, r.callPC, r.fired = seq, pc, false
+	r.callDeadline = time.Time{}
+	if _, ok := ctx.Deadline(); !ok {
+		r.callDeadline = time.Now().Add(r.timeout)
+		r.armWatchdog(r.timeout)
+	}
 	r.mu.Unlock()
 
 	var stopCtx func() bool
-	var timer *time.Timer
 	if ctx.Done() != nil {
 		stopCtx = context.AfterFunc(ctx, func() { r.expire(seq) })
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		timer = time.AfterFunc(r.timeout, func() { r.expire(seq) })
 	}
 	err := r.safe(pc, &h, buf, f)
 	if stopCtx != nil {
 		stopCtx()
-	}
-	if timer != nil {
-		timer.Stop()
 	}
 
 	r.mu.Lock()
@@ -497,7 +500,40 @@ func (r *Reader) safe(pc *pcscCtx, h *handle, buf []byte, f func(*pcscCtx, *hand
 	return f(pc, h, buf)
 }
 
-// expire is the watchdog: it kills call seq if that call is still in progress.
+// armWatchdog makes sure the Reader's timer fires within d (r.mu held). The timer is not stopped
+// when a call ends: it is set at most once per timeout, and when it fires it looks at the call
+// then in progress (watch). Setting a timer per call would cost more than the timer: Go wakes
+// the network poller whenever a new timer is earlier than its sleep.
+func (r *Reader) armWatchdog(d time.Duration) {
+	if r.watchdogArmed {
+		return
+	}
+	r.watchdogArmed = true
+	if r.watchdog == nil {
+		r.watchdog = time.AfterFunc(d, r.watch)
+		return
+	}
+	r.watchdog.Reset(d)
+}
+
+// watch is the Reader's timer: it kills the call in progress if that call's deadline has passed,
+// and sets itself for the call's deadline if not.
+func (r *Reader) watch() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.watchdogArmed = false
+	if r.inCall == 0 || r.fired || r.callDeadline.IsZero() {
+		return
+	}
+	if left := time.Until(r.callDeadline); left > 0 {
+		r.armWatchdog(left)
+		return
+	}
+	r.fired = true
+	r.callPC.kill()
+}
+
+// expire is the watchdog of a context: it kills call seq if that call is still in progress.
 func (r *Reader) expire(seq uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -554,6 +590,10 @@ func (r *Reader) runAside(ctx context.Context, op string, card bool, pc *pcscCtx
 // again.
 func (r *Reader) Close() error {
 	r.mu.Lock()
+	if r.watchdog != nil {
+		r.watchdog.Stop()
+		r.watchdogArmed = false
+	}
 	pc, h, linked, zombie := r.pc, r.card, r.linked, r.zombie
 	if pc != nil && pc.dead {
 		linked = false // the socket is shut down: only the release is left

@@ -338,6 +338,37 @@ func TestDeadlineWithoutGoroutine(t *testing.T) {
 	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
 }
 
+// TestReaderTimeoutEndsHungCall: without a deadline in the context, the Reader's own timeout
+// (WithTimeout) ends a Transmit to a hung card, and the Reader is broken until Close.
+func TestReaderTimeoutEndsHungCall(t *testing.T) {
+	need(t)
+	c := testcard.New(atr0)
+	insert(t, c, 0)
+	r := open(t, 0, pcsc.WithTimeout(300*time.Millisecond))
+	// Calls that each end in time are never ended, for as long as they go on in all (the
+	// Reader's one timer is set per timeout, not per call, and must follow the call in progress).
+	for start := time.Now(); time.Since(start) < 3*300*time.Millisecond; {
+		resp, err := r.Transmit(context.Background(), []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00})
+		if err != nil {
+			t.Fatalf("a call that ended in time, %v after the first: %v", time.Since(start), err)
+		}
+		wantSW(t, resp, 0x9000)
+	}
+	_, err := r.Transmit(context.Background(), []byte{0x00, testcard.InsHang, 0x00, 0x00})
+	wantTransport(t, err, readers.ErrTimeout)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the Reader's deadline as the cause, got %v", err)
+	}
+	_, err = r.Transmit(context.Background(), []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00})
+	wantTransport(t, err, readers.ErrNotConnected)
+	r.Close()
+	c.Release()
+	if err := r.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantSW(t, transmit(t, r, []byte{0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00}), 0x9000)
+}
+
 // TestCloseEndsHungTransmit: Close from another goroutine ends a Transmit that waits for a hung
 // card (long before that Transmit's own deadline), and the Reader connects again afterwards.
 func TestCloseEndsHungTransmit(t *testing.T) {
