@@ -83,6 +83,8 @@ var _ readers.Reader // the benchmark drives the card through the readers.Reader
 // is sent by
 //
 //   - floor: a C loop over SCardTransmit (hil.Floor, one cgo call per chunk);
+//   - cgo: a Go loop making one cgo SCardTransmit per APDU into a reused buffer (Floor.Transmit),
+//     what any Go client pays at least;
 //   - scard: bare ebfe/scard, Transmit in a Go loop;
 //   - reader: the project's Reader (readers/pcsc) with context.Background (its own default
 //     deadline);
@@ -90,7 +92,7 @@ var _ readers.Reader // the benchmark drives the card through the readers.Reader
 //
 // The clients take turns in chunks of 100 pairs, the order rotating, so that load from other
 // jobs falls on all of them alike; each chunk ends with a garbage collection, timed with it. One
-// op is one pair from each client (8 APDUs). The metrics are each client's APDU/s over the run
+// op is one pair from each client (10 APDUs). The metrics are each client's APDU/s over the run
 // and its ratio to the floor: the median over the rounds of the floor's chunk time over the
 // client's (target: reader/floor >= 0.90).
 func BenchmarkPCSCFloor(b *testing.B) {
@@ -139,6 +141,17 @@ func BenchmarkPCSCFloor(b *testing.B) {
 		{name: "floor", run: func(n int) {
 			if err := fl.Loop(n, [][]byte{selectAuth, read}, []int{2, 34}); err != nil {
 				b.Fatal(err)
+			}
+		}},
+		{name: "cgo", run: func(n int) {
+			buf := make([]byte, 258)
+			for range n {
+				if k, err := fl.Transmit(selectAuth, buf); err != nil || k != 2 {
+					b.Fatalf("SELECT: %d bytes, %v", k, err)
+				}
+				if k, err := fl.Transmit(read, buf); err != nil || k != 34 {
+					b.Fatalf("READ: %d bytes, %v", k, err)
+				}
 			}
 		}},
 		{name: "scard", run: func(n int) {

@@ -54,6 +54,18 @@ static LONG floor_loop(floor_conn *c, const unsigned char *const *cmds, const DW
 	return SCARD_S_SUCCESS;
 }
 
+// floor_transmit is one SCardTransmit, for a Go loop that makes one cgo call per APDU.
+typedef struct { LONG rv; DWORD n; } floor_result;
+
+static floor_result floor_transmit(floor_conn *c, const unsigned char *cmd, DWORD n,
+		unsigned char *resp, DWORD size) {
+	const SCARD_IO_REQUEST *pci = c->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+	floor_result res;
+	res.n = size;
+	res.rv = SCardTransmit(c->card, pci, cmd, n, NULL, resp, &res.n);
+	return res;
+}
+
 static const char *floor_error(LONG rv) { return pcsc_stringify_error(rv); }
 */
 import "C"
@@ -121,6 +133,20 @@ func (f *Floor) Loop(n int, cmds [][]byte, resp []int) error {
 		return fmt.Errorf("floor: APDU %d (command %d) got a wrong answer", int(bad), int(bad)%k)
 	}
 	return fmt.Errorf("floor: SCardTransmit: %s", C.GoString(C.floor_error(rv)))
+}
+
+// Transmit is one SCardTransmit of cmd into buf (one cgo call), returning the response length:
+// what any Go client pays at least per APDU.
+func (f *Floor) Transmit(cmd, buf []byte) (int, error) {
+	if f.closed || len(cmd) == 0 || len(buf) == 0 {
+		return 0, errors.New("floor: closed, or an empty command or buffer")
+	}
+	res := C.floor_transmit(&f.c, (*C.uchar)(unsafe.Pointer(&cmd[0])), C.DWORD(len(cmd)),
+		(*C.uchar)(unsafe.Pointer(&buf[0])), C.DWORD(len(buf)))
+	if res.rv != C.SCARD_S_SUCCESS {
+		return 0, fmt.Errorf("floor: SCardTransmit: %s", C.GoString(C.floor_error(res.rv)))
+	}
+	return int(res.n), nil
 }
 
 // Close disconnects (leaving the card powered) and releases the context.

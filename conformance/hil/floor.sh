@@ -37,6 +37,7 @@ echo "$line" | awk '{
   printf "PC/SC round trips, one run, one virtual card (SELECT EF + 32-byte READ BINARY):\n"
   printf "  %-44s %8s  %s\n", "client", "APDU/s", "of the C floor"
   printf "  %-44s %8.0f  %s\n", "C loop over SCardTransmit (the floor)", m["floor-apdu/s"], "1.00"
+  printf "  %-44s %8.0f  %.2f\n", "Go loop, one cgo SCardTransmit per APDU", m["cgo-apdu/s"], m["cgo/floor"]
   printf "  %-44s %8.0f  %.2f\n", "bare ebfe/scard", m["scard-apdu/s"], m["scard/floor"]
   printf "  %-44s %8.0f  %.2f\n", "Reader (readers/pcsc), context.Background", m["reader-apdu/s"], m["reader/floor"]
   printf "  %-44s %8.0f  %.2f\n", "Reader, a context with a deadline", m["reader-ctx-apdu/s"], m["reader-ctx/floor"]
