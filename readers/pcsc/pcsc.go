@@ -115,14 +115,15 @@ type Reader struct {
 
 	sem chan struct{} // one PC/SC call at a time: they share buf
 
-	mu     sync.Mutex
-	caps   readers.Capabilities
-	pc     *pcscCtx // nil after Close
-	card   handle
-	linked bool // card is a connected handle
-	atr    []byte
-	buf    []byte // the receive buffer, reused by every call
-	broken bool   // a call was ended at its deadline: refuse work until Close
+	mu      sync.Mutex
+	caps    readers.Capabilities
+	pc      *pcscCtx // nil after Close
+	card    handle
+	linked  bool // card is a connected handle
+	atr     []byte
+	buf     []byte // the receive buffer, reused by every call
+	broken  bool   // a call was ended at its deadline: refuse work until Close
+	probing bool   // Probe is running: whatever the capabilities, use the full buffer
 	// connecting cancels a Connect waiting for a card (nil when none); that Connect owns pc if
 	// Close runs meanwhile.
 	connecting context.CancelFunc
@@ -136,8 +137,8 @@ type Reader struct {
 	// watchdog enforces callDeadline; armed while it is set to fire.
 	watchdog      *time.Timer
 	watchdogArmed bool
-	// zombie is closed when a call abandoned at its deadline returns (only on a context whose
-	// socket was not found, where such a call runs on a goroutine of its own).
+	// zombie is closed when the call running on a goroutine of its own returns (only on a
+	// context whose socket was not found); nil when none runs or it has been waited for.
 	zombie chan struct{}
 }
 
@@ -189,7 +190,7 @@ func (r *Reader) ATR() []byte {
 // bufSize is the receive buffer the capabilities call for: pcsc-lite's extended maximum unless
 // the reader is known (declared or probed) to deliver less.
 func (r *Reader) bufSize() int {
-	if !r.declared && !r.caps.Probed {
+	if r.probing || !r.declared && !r.caps.Probed {
 		return maxResponse // Probe needs the full size to find out
 	}
 	switch {
@@ -435,8 +436,10 @@ func (r *Reader) run(ctx context.Context, op string, card bool, f func(pc *pcscC
 	}
 	buf := r.buf
 	if !pc.killable() {
+		done := make(chan struct{})
+		r.zombie = done // until it returns, Close must leave the context to the call
 		r.mu.Unlock()
-		return r.runAside(ctx, op, card, pc, h, f)
+		return r.runAside(ctx, op, card, pc, h, len(buf), done, f)
 	}
 	r.seq++
 	seq := r.seq
@@ -546,14 +549,13 @@ func (r *Reader) expire(seq uint64) {
 // runAside is run on a context whose socket is unknown: f runs on a goroutine of its own with a
 // buffer of its own, and is abandoned at the bound (the Reader is then broken until Close, and
 // the context is released once f returns).
-func (r *Reader) runAside(ctx context.Context, op string, card bool, pc *pcscCtx, h handle, f func(*pcscCtx, *handle, []byte) error) error {
+func (r *Reader) runAside(ctx context.Context, op string, card bool, pc *pcscCtx, h handle, size int, done chan struct{}, f func(*pcscCtx, *handle, []byte) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	}
-	buf := make([]byte, len(r.buf))
-	done := make(chan struct{})
+	buf := make([]byte, size) // an abandoned call may still write into it
 	var err error
 	go func() {
 		defer close(done)
@@ -563,13 +565,16 @@ func (r *Reader) runAside(ctx context.Context, op string, card bool, pc *pcscCtx
 	case <-done:
 	case <-ctx.Done():
 		r.mu.Lock()
-		r.broken, r.zombie = true, done
+		r.broken = true
 		r.mu.Unlock()
 		<-r.sem
 		return &readers.TransportError{Reader: r.name, Op: op,
 			Err: fmt.Errorf("%w: %w", readers.ErrTimeout, ctx.Err()), Hint: hintTimeout}
 	}
 	r.mu.Lock()
+	if r.zombie == done {
+		r.zombie = nil
+	}
 	switch {
 	case r.pc != pc:
 	case card:
@@ -610,8 +615,9 @@ func (r *Reader) Close() error {
 		r.mu.Unlock()
 		return nil
 	case zombie != nil:
-		// pcsc-lite holds the context's mutex for the whole abandoned call: clean up when it
-		// returns, without blocking the caller.
+		// A call runs on a goroutine of its own (abandoned at its deadline, or not yet done),
+		// and pcsc-lite holds the context's mutex for all of it: clean up when it returns,
+		// without blocking the caller.
 		r.mu.Unlock()
 		go func() {
 			<-zombie

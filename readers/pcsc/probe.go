@@ -69,6 +69,14 @@ var ErrNotMyNumberCard = errors.New("card has no JPKI-AP (not a My Number card?)
 // card's files cannot provoke responses long enough to find a lower limit. Probe changes the
 // card's selection and leaves JPKI-AP selected with no security status; run it before a session.
 func (r *Reader) Probe(ctx context.Context) (ProbeResult, error) {
+	r.mu.Lock()
+	r.probing = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.probing = false
+		r.mu.Unlock()
+	}()
 	var res ProbeResult
 	step := func(name string, cmd []byte) ([]byte, []byte, error) {
 		s := ProbeStep{Name: name, Command: len(cmd)}
