@@ -6,6 +6,9 @@
 //
 //	go test -tags pcsc -count=1 ./readers/pcsc/... ./emulator/vpcd/... ./conformance/hil/...
 //
+// The package itself is Floor (build tag "pcsc"): a C loop over SCardTransmit, the floor that
+// BenchmarkPCSCFloor holds the Reader to (floor.sh prints the comparison; docs/pcsc.md).
+//
 // Every test binary holds the machine-wide pcscd lock of package stack for its whole run, so
 // packages never share pcscd concurrently. Tests skip, saying why, only when pcscd or the vpcd
 // driver is not installed.
