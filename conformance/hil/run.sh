@@ -79,7 +79,7 @@ if ! $GO test -tags pcsc -count=1 -timeout 10m -run '^$' -bench . -skip '^Benchm
 fi
 grep -E '^Benchmark' "$out/bench.txt" || true
 echo "hil: the Reader against the floor (log: $out/floor.txt)"
-bash conformance/hil/floor.sh "$out/floor.txt" || status=1
+GO=$GO bash conformance/hil/floor.sh "$out/floor.txt" || status=1
 echo "hil: whole path per device, PC/SC slots beside in process (log: $out/device-path.txt)"
 if ! $GO test -tags pcsc -count=1 -timeout 10m -run '^$' -bench 'DevicePath' -benchtime 40x \
     ./conformance >"$out/device-path.txt" 2>&1; then
