@@ -62,7 +62,7 @@ status=0
 # --- 2. tests ---------------------------------------------------------------------------------
 echo "hil: go test -tags pcsc (log: $out/go-test.log)"
 if ! $GO test -tags pcsc -count=1 -timeout 10m -v \
-    ./readers/pcsc/... ./emulator/vpcd/... ./conformance/hil/... >"$out/go-test.log" 2>&1; then
+    ./readers/pcsc/... ./emulator/vpcd/... ./conformance/hil/... ./conformance/target/... >"$out/go-test.log" 2>&1; then
   status=1
   echo "hil: TESTS FAILED" >&2
   grep -E '^(--- FAIL|FAIL|panic)' "$out/go-test.log" >&2 || tail -50 "$out/go-test.log" >&2
