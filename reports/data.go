@@ -14,13 +14,15 @@ import (
 // few KB each stays far below it.
 const maxJSON = 64 << 20
 
-// WriteJSON writes the run as indented JSON (devices sorted by ID; durations in nanoseconds;
-// FacePhoto base64).
+// WriteJSON writes the run as indented JSON (docs/output.md): devices sorted by ID, every
+// duration a number of milliseconds in a key ending in _ms, no time for a failed mode,
+// face_photo base64.
 func WriteJSON(w io.Writer, r *Run) error {
 	if r == nil {
 		return errors.New("reports: nil run")
 	}
 	out := *r
+	out.Schema = Schema
 	out.Devices = sortedDevices(r)
 	if out.Devices == nil {
 		out.Devices = []DeviceResult{}
@@ -49,6 +51,9 @@ func ReadJSON(r io.Reader) (*Run, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("reports: trailing data after the JSON run")
 	}
+	if run.Schema != Schema {
+		return nil, fmt.Errorf("reports: schema %q, want %q", run.Schema, Schema)
+	}
 	seen := make(map[string]bool, len(run.Devices))
 	for i, d := range run.Devices {
 		if d.ID == "" {
@@ -62,12 +67,20 @@ func ReadJSON(r io.Reader) (*Run, error) {
 	return &run, nil
 }
 
-// CSVHeader is the header row of WriteCSV. Tap times are exact decimal seconds.
+// strictUnmarshal decodes one JSON value, refusing unknown fields.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// CSVHeader is the header row of WriteCSV. Tap times are exact decimal milliseconds, empty for
+// a mode that is not supported (as in the JSON).
 var CSVHeader = []string{
-	"id", "maker", "model", "os", "platform", "source",
-	"max_transceive", "extended", "max_response", "bit_rate_kbps",
-	"pin_supported", "pin_failed_step", "pin_reason", "pin_tap_time_s",
-	"visual_supported", "visual_failed_step", "visual_reason", "visual_tap_time_s",
+	"id", "maker", "model", "os", "platform", "source", "source_url",
+	"max_transceive", "extended", "max_response", "bit_rate_kbps", "reader", "atr", "card",
+	"pin_supported", "pin_failed_step", "pin_cause", "pin_reason", "pin_remedy", "pin_tap_time_ms",
+	"visual_supported", "visual_failed_step", "visual_cause", "visual_reason", "visual_remedy", "visual_tap_time_ms",
 }
 
 // WriteCSV writes one row per device (sorted by ID) after the header row (RFC 4180).
@@ -81,11 +94,16 @@ func WriteCSV(w io.Writer, r *Run) error {
 	}
 	for _, d := range sortedDevices(r) {
 		row := []string{
-			d.ID, d.Maker, d.Model, d.OS, d.Platform, d.Source,
+			d.ID, d.Maker, d.Model, d.OS, d.Platform, d.Source, d.SourceURL,
 			strconv.Itoa(d.MaxTransceive), strconv.FormatBool(d.Extended),
-			strconv.Itoa(d.MaxResponse), strconv.Itoa(d.BitRate),
-			strconv.FormatBool(d.PIN.Supported), d.PIN.FailedStep, d.PIN.Reason, exactSeconds(d.PIN.TapTime),
-			strconv.FormatBool(d.Visual.Supported), d.Visual.FailedStep, d.Visual.Reason, exactSeconds(d.Visual.TapTime),
+			strconv.Itoa(d.MaxResponse), strconv.Itoa(d.BitRate), d.Reader, d.ATR, d.Card,
+		}
+		for _, m := range []ModeResult{d.PIN, d.Visual} {
+			tap := ""
+			if m.Supported {
+				tap = Millis(m.TapTime)
+			}
+			row = append(row, strconv.FormatBool(m.Supported), m.FailedStep, m.Cause, oneLine(m.Reason), oneLine(m.Remedy), tap)
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -2,7 +2,6 @@ package reports
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,60 +28,38 @@ func mark(m ModeResult) string {
 	return markNo
 }
 
-func yesNo(b bool) string {
+func yesNo(lang string, b bool) string {
 	if b {
-		return "yes"
+		return txtYes.in(lang)
 	}
-	return "no"
+	return txtNo.in(lang)
 }
 
-// tapTime renders the predicted tap time of a mode as "0.42 s"; "–" for a mode that is not
-// supported (the time up to a failure tells the user nothing) or when nothing was predicted.
+// tapTime renders the predicted tap time of a mode in milliseconds with one decimal
+// ("690.1"), the unit of every format; "–" for a mode that is not supported (the time up to a
+// failure predicts nothing) or when nothing was predicted.
 func tapTime(m ModeResult) string {
-	if !m.Supported {
+	if !m.Supported || m.TapTime <= 0 {
 		return "–"
 	}
-	return tapSeconds(m.TapTime)
+	return msShown(m.TapTime)
 }
 
-// tapSeconds renders a duration as "0.42 s", or in milliseconds under 0.1 s ("3.2 ms": a PC/SC
-// reader's measured time, where "0.00 s" would read as nothing); "–" when nothing was predicted.
-func tapSeconds(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "–"
-	case d < 100*time.Millisecond:
-		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
-	}
-	return fmt.Sprintf("%.2f s", d.Seconds())
-}
-
-// exactSeconds renders d as an exact decimal number of seconds ("0.42", "1.000000001"), so a
-// CSV cell reads naturally in a spreadsheet and parses back to the same nanoseconds.
-func exactSeconds(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
-	}
-	s := strconv.FormatInt(int64(d/time.Second), 10)
-	if ns := int64(d % time.Second); ns != 0 {
-		s += "." + strings.TrimRight(fmt.Sprintf("%09d", ns), "0")
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+// msShown is a duration in milliseconds rounded to 0.1 ms, as the Markdown, the page and the
+// terminal show it (JSON and CSV carry the exact value).
+func msShown(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 }
 
 // maxTransceive renders the transceive limit ("65279", "261"), with the response cap of iOS
 // handsets (devices.md: responses up to 1693 bytes) when there is one.
-func maxTransceive(d DeviceResult) string {
-	s := "unknown"
+func maxTransceive(lang string, d DeviceResult) string {
+	s := txtUnknown.in(lang)
 	if d.MaxTransceive > 0 {
 		s = strconv.Itoa(d.MaxTransceive)
 	}
 	if d.MaxResponse > 0 {
-		s += " (responses ≤ " + strconv.Itoa(d.MaxResponse) + ")"
+		s += " (" + txtResponses.in(lang) + " ≤ " + strconv.Itoa(d.MaxResponse) + ")"
 	}
 	return s
 }
@@ -90,10 +67,10 @@ func maxTransceive(d DeviceResult) string {
 // oneLine folds a text to a single line: reasons are table cells.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// failure is "VIS-002 terminal certificate (80 A2): transceive length exceeds ..." for a mode
+// failure is "VIS-001 terminal certificate (80 A2): transceive length exceeds ..." for a mode
 // that did not pass.
-func failure(m ModeResult) string {
-	step, reason := oneLine(m.FailedStep), oneLine(m.Reason)
+func failure(lang string, m ModeResult) string {
+	step, reason := oneLine(failedStep(lang, m.FailedStep)), oneLine(m.Reason)
 	switch {
 	case step != "" && reason != "":
 		return step + ": " + reason
@@ -105,14 +82,21 @@ func failure(m ModeResult) string {
 	return "failed (no reason recorded)"
 }
 
-// reasons lists the failure of each × mode, prefixed with the mode's name.
-func reasons(d DeviceResult) []string {
+// reasons lists the failure of each × mode, prefixed with the mode's name, with its remedy.
+func reasons(lang string, d DeviceResult) []string {
 	var out []string
-	if !d.PIN.Supported {
-		out = append(out, "PIN: "+failure(d.PIN))
-	}
-	if !d.Visual.Supported {
-		out = append(out, "目視: "+failure(d.Visual))
+	for _, m := range []struct {
+		name text
+		r    ModeResult
+	}{{txtPINShort, d.PIN}, {txtVisualShort, d.Visual}} {
+		if m.r.Supported {
+			continue
+		}
+		s := m.name.in(lang) + ": " + failure(lang, m.r)
+		if m.r.Remedy != "" {
+			s += " — " + txtRemedy.in(lang) + ": " + oneLine(m.r.Remedy)
+		}
+		out = append(out, s)
 	}
 	return out
 }

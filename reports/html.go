@@ -6,88 +6,109 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // htmlPage is one self-contained page: inline CSS, images as data: URIs, no script, no
 // external reference. html/template escapes every value.
 var htmlPage = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="ja">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Supported devices ({{.Target}})</title>
+<title>{{.T.Title}} ({{.Target}})</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:1.5rem;color:#1b1b1b;background:#fff}
-h1{font-size:1.4rem;margin:0 0 .3rem}
-p.meta{color:#555;margin:.2rem 0 1rem;font-size:.9rem}
-ul.counts{display:flex;gap:1.5rem;list-style:none;padding:0;margin:0 0 1rem;font-size:.95rem}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:1rem;color:#1b1b1b;background:#fff;max-width:100%}
+h1{font-size:1.35rem;margin:0 0 .3rem}
+p.banner{border-left:4px solid #b26b00;background:#fff6e5;padding:.5rem .7rem;margin:.4rem 0 .8rem;font-size:.9rem}
+p.meta{color:#555;margin:.2rem 0 .8rem;font-size:.85rem}
+ul.counts{display:flex;flex-wrap:wrap;gap:.4rem 1.5rem;list-style:none;padding:0;margin:0 0 .8rem;font-size:.95rem}
 ul.counts b{font-size:1.1rem}
-table{border-collapse:collapse;width:100%;font-size:.88rem}
-th,td{border:1px solid #d0d0d0;padding:.35rem .5rem;vertical-align:top;text-align:left}
-th{background:#f0f2f5;position:sticky;top:0}
+table.list{border-collapse:collapse;width:100%;font-size:.82rem}
+th,td{border:1px solid #d0d0d0;padding:.3rem .4rem;vertical-align:top;text-align:left;overflow-wrap:anywhere}
+th{background:#f0f2f5;position:sticky;top:0;font-weight:600}
 tbody tr:nth-child(even){background:#fafafa}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.mark{text-align:center;font-size:1.15rem;font-weight:bold;width:2.5rem}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.mark{text-align:center;font-size:1.1rem;font-weight:bold}
 td.yes{background:#dcf3e0;color:#116329}
 td.no{background:#fbe0e0;color:#a40e26}
-.id{font-family:ui-monospace,Menlo,Consolas,monospace;color:#555;font-size:.8rem}
-.reason{color:#a40e26}
-td.reasons{min-width:16rem}
-.reason b{color:#1b1b1b;font-weight:600}
-td.photo{text-align:center;width:100px}
-td.photo img{height:{{.ThumbHeight}}px;border:1px solid #888;background:#eee;filter:grayscale(1)}
+.id{font-family:ui-monospace,Menlo,Consolas,monospace;color:#555;font-size:.75rem}
+.reason{margin-bottom:.3rem}
+.reason .why{color:#a40e26}
+.reason .fix{color:#1b1b1b}
+.reason b{font-weight:600}
+td.reasons{width:34%}
+td.photo{text-align:center}
+td.photo img{height:{{.ThumbHeight}}px;max-width:100%;border:1px solid #888;background:#eee;filter:grayscale(1)}
 .muted{color:#888}
-details summary{cursor:pointer;color:#555;font-size:.8rem}
-details table{font-size:.78rem;width:auto;margin-top:.2rem}
-details td,details th{padding:.1rem .3rem;white-space:normal}
-details td:first-child{min-width:9rem}
-p.legend{font-size:.85rem;color:#444}
+details summary{cursor:pointer;color:#555;font-size:.75rem}
+details table{font-size:.72rem;border-collapse:collapse;margin-top:.2rem}
+details td,details th{padding:.1rem .2rem}
+p.legend{font-size:.8rem;color:#444}
+a{color:#0b57a4}
 </style>
 </head>
 <body>
-<h1>Supported devices <span class="muted">({{.Target}})</span></h1>
-<p class="meta">{{if .Catalogue}}Device catalogue: {{.Catalogue}} · {{end}}Run started {{.Started}}</p>
+<h1>{{.T.Title}} <span class="muted">({{.Target}})</span></h1>
+<p class="banner" id="what">{{.Banner}}</p>
+<p class="meta">{{if .Catalogue}}{{.T.Catalogue}}: {{.Catalogue}} · {{end}}{{.T.Started}} {{.Started}}</p>
 <ul class="counts">
-<li>Devices: <b>{{.Counts.Total}}</b></li>
-<li>PIN ◯: <b>{{.Counts.PIN}}</b></li>
-<li>目視 ◯: <b>{{.Counts.Visual}}</b></li>
-<li>Both: <b>{{.Counts.Both}}</b></li>
-<li>Neither: <b>{{.Counts.None}}</b></li>
+<li>{{.T.Devices}}: <b>{{.Counts.Total}}</b></li>
+<li>{{.T.PIN}} ◯: <b>{{.Counts.PIN}}</b></li>
+<li>{{.T.Visual}} ◯: <b>{{.Counts.Visual}}</b></li>
+<li>{{.T.Both}}: <b>{{.Counts.Both}}</b></li>
+<li>{{.T.Neither}}: <b>{{.Counts.None}}</b></li>
 </ul>
-<p class="legend">◯ supported (every spec of the mode passed) · × not supported, with the failing step and its reason ·
-tap time: predicted time the card must stay on the handset for the mode's card steps ·
-photo: the face photo read from the card in a passing 目視 run, as the staff see it.</p>
-<table>
+<p class="legend">{{.T.Legend}}</p>
+<table class="list">
 <thead><tr>
-<th>Maker</th><th>Model</th><th>OS</th><th>Max transceive<br>(bytes)</th><th>Extended</th>
-<th>PIN</th><th>目視</th><th>Tap time<br>PIN</th><th>Tap time<br>目視</th><th>Failing step and reason</th><th>Photo</th><th>Source</th>
+<th>{{.T.Maker}} / {{.T.Model}}</th><th>{{.T.OS}}</th><th>{{.T.MaxTx}}</th><th>{{.T.Extended}}</th>
+<th>{{.T.PIN}}</th><th>{{.T.Visual}}</th><th>{{.T.TapPIN}}</th><th>{{.T.TapVisual}}</th><th>{{.T.Reason}}</th><th>{{.T.Photo}}</th><th>{{.T.Source}}</th>
 </tr></thead>
 <tbody>
-{{range .Rows}}<tr>
-<td>{{.Maker}}<div class="id">{{.ID}}</div></td>
-<td>{{.Model}}</td>
+{{range .Rows}}<tr id="{{.ID}}">
+<td>{{.Maker}} {{.Model}}<div class="id">{{.ID}}</div></td>
 <td>{{.OS}}{{if .Platform}}<div class="id">{{.Platform}}{{if .BitRate}} · {{.BitRate}} kbit/s{{end}}</div>{{end}}</td>
-<td class="num">{{.MaxTransceive}}{{if .MaxResponse}}<div class="id">responses ≤ {{.MaxResponse}}</div>{{end}}</td>
+<td class="num">{{.MaxTransceive}}{{if .MaxResponse}}<div class="id">≤ {{.MaxResponse}}</div>{{end}}</td>
 <td>{{.Extended}}</td>
 {{template "mark" .PIN}}{{template "mark" .Visual}}
 {{template "tap" .PIN}}{{template "tap" .Visual}}
-<td class="reasons">{{range .Reasons}}<div class="reason"><b>{{.Mode}}:</b> {{if .Step}}<b>{{.Step}}</b>{{if .Reason}}: {{end}}{{end}}{{.Reason}}</div>{{else}}<span class="muted">–</span>{{end}}</td>
-<td class="photo">{{if .Photo}}<img src="{{.Photo}}" alt="face photo read from the card ({{.ID}})">{{else if .PhotoError}}<span class="reason">{{.PhotoError}}</span>{{else}}<span class="muted">–</span>{{end}}</td>
-<td>{{.Source}}</td>
+<td class="reasons">{{range .Reasons}}<div class="reason"><b>{{.Mode}}:</b> <span class="why">{{if .Step}}<b>{{.Step}}</b>{{if .Reason}}: {{end}}{{end}}{{.Reason}}</span>{{if .Remedy}}<div class="fix"><b>{{$.T.Remedy}}:</b> {{.Remedy}}</div>{{end}}</div>{{else}}<span class="muted">–</span>{{end}}</td>
+<td class="photo">{{if .Photo}}<img src="{{.Photo}}" alt="{{.ID}}">{{else if .PhotoError}}<span class="why">{{.PhotoError}}</span>{{else}}<span class="muted">–</span>{{end}}</td>
+<td class="source">{{if .SourceURL}}<a href="{{.SourceURL}}">{{.Source}}</a>{{else}}{{.Source}}{{end}}</td>
 </tr>
 {{end}}</tbody>
 </table>
 </body>
 </html>
-{{define "mark"}}{{if .Supported}}<td class="mark yes" title="supported">◯</td>{{else}}<td class="mark no" title="not supported">×</td>{{end}}{{end}}
-{{define "tap"}}<td class="num">{{.Tap}}{{if .Steps}}<details><summary>{{len .Steps}} steps</summary><table>
-<tr><th>step</th><th>time</th><th>APDUs</th><th>bytes</th></tr>
-{{range .Steps}}<tr><td>{{.Step}}</td><td class="num">{{.Time}}</td><td class="num">{{.APDUs}}</td><td class="num">{{.Bytes}}</td></tr>
+{{define "mark"}}{{if .Supported}}<td class="mark yes" title="◯">◯</td>{{else}}<td class="mark no" title="×">×</td>{{end}}{{end}}
+{{define "tap"}}<td class="num">{{.Tap}}{{if .Steps}}<details><summary>{{len .Steps}}</summary><table>
+{{range .Steps}}<tr><td>{{.Step}}</td><td class="num">{{.Time}}</td><td class="num">{{.APDUs}}</td><td class="num">{{.Bytes}} B</td></tr>
 {{end}}</table></details>{{end}}</td>{{end}}
 `))
 
+// htmlText is the page's phrases in the run's language.
+type htmlText struct {
+	Title, Catalogue, Started, Devices, PIN, Visual, Both, Neither, Legend              string
+	Maker, Model, OS, MaxTx, Extended, TapPIN, TapVisual, Reason, Photo, Source, Remedy string
+}
+
+func htmlTextIn(lang string) htmlText {
+	return htmlText{
+		Title: txtTitle.in(lang), Catalogue: txtCatalogue.in(lang), Started: txtStarted.in(lang),
+		Devices: txtDevices.in(lang), PIN: txtPIN.in(lang), Visual: txtVisual.in(lang),
+		Both: txtBoth.in(lang), Neither: txtNeither.in(lang), Legend: txtLegend.in(lang),
+		Maker: txtMaker.in(lang), Model: txtModel.in(lang), OS: txtOS.in(lang), MaxTx: txtMaxTx.in(lang),
+		Extended: txtExtended.in(lang), TapPIN: txtTapPIN.in(lang), TapVisual: txtTapVisual.in(lang),
+		Reason: txtReason.in(lang), Photo: txtPhoto.in(lang), Source: txtSource.in(lang), Remedy: txtRemedy.in(lang),
+	}
+}
+
 type htmlData struct {
+	Lang, Banner               string
+	T                          htmlText
 	Target, Catalogue, Started string
 	ThumbHeight                int
 	Counts                     struct{ Total, PIN, Visual, Both, None int }
@@ -96,6 +117,7 @@ type htmlData struct {
 
 type htmlRow struct {
 	ID, Maker, Model, OS, Platform, Source string
+	SourceURL                              template.URL
 	BitRate, MaxResponse                   int
 	MaxTransceive, Extended                string
 	PIN, Visual                            htmlMode
@@ -115,19 +137,26 @@ type htmlStep struct {
 	APDUs, Bytes int
 }
 
-type htmlReason struct{ Mode, Step, Reason string }
+type htmlReason struct{ Mode, Step, Reason, Remedy string }
 
-// WriteHTML writes the supported-device list as one self-contained HTML page: a table with ◯/×
-// coloured, the failing step and its reason, the predicted tap times (with the per-step
-// breakdown folded), and for passing 目視 runs a greyscale thumbnail of the face photo read from
-// the card, embedded as a data: URI. It needs no script and loads nothing.
+// WriteHTML writes the supported-device list as one self-contained HTML page in the run's
+// language: a banner saying what the verdicts are (predictions or measurements), a table with
+// ◯/× coloured, the failing step, its reason and remedy, the predicted tap times (with the
+// per-step breakdown folded), the source of each profile as a link, and for passing 目視確認 runs
+// a greyscale thumbnail of the face photo read from the card, embedded as a data: URI. It needs
+// no script, loads nothing, and fits a 1366-pixel-wide window without sideways scrolling.
 func WriteHTML(w io.Writer, r *Run) error {
 	if r == nil {
 		return errors.New("reports: nil run")
 	}
 	ds := sortedDevices(r)
 	c := count(ds)
+	lang := r.Lang
+	if lang != LangJA {
+		lang = LangEN
+	}
 	d := htmlData{
+		Lang: lang, Banner: banner(r), T: htmlTextIn(lang),
 		Target:      orUnknown(r.Target),
 		Catalogue:   r.Catalogue,
 		ThumbHeight: ThumbHeight,
@@ -143,15 +172,21 @@ func WriteHTML(w io.Writer, r *Run) error {
 	for _, dev := range ds {
 		row := htmlRow{
 			ID: dev.ID, Maker: dev.Maker, Model: dev.Model, OS: dev.OS, Platform: dev.Platform,
-			Source: dev.Source, BitRate: dev.BitRate,
-			MaxTransceive: maxTransceiveOnly(dev), MaxResponse: dev.MaxResponse, Extended: yesNo(dev.Extended),
+			Source: dev.Source, SourceURL: sourceURL(dev.SourceURL), BitRate: dev.BitRate,
+			MaxTransceive: maxTransceiveOnly(lang, dev), MaxResponse: dev.MaxResponse, Extended: yesNo(lang, dev.Extended),
 			PIN: htmlModeOf(dev.PIN), Visual: htmlModeOf(dev.Visual),
 		}
+		switch {
+		case dev.Platform == "pcsc":
+			row.Source = pcscWhat(lang, dev)
+		case dev.Source == "synthetic":
+			row.Source = txtSynthetic.in(lang)
+		}
 		if !dev.PIN.Supported {
-			row.Reasons = append(row.Reasons, htmlReason{"PIN", oneLine(dev.PIN.FailedStep), reasonText(dev.PIN)})
+			row.Reasons = append(row.Reasons, htmlReason{txtPINShort.in(lang), oneLine(failedStep(lang, dev.PIN.FailedStep)), reasonText(dev.PIN), oneLine(dev.PIN.Remedy)})
 		}
 		if !dev.Visual.Supported {
-			row.Reasons = append(row.Reasons, htmlReason{"目視", oneLine(dev.Visual.FailedStep), reasonText(dev.Visual)})
+			row.Reasons = append(row.Reasons, htmlReason{txtVisualShort.in(lang), oneLine(failedStep(lang, dev.Visual.FailedStep)), reasonText(dev.Visual), oneLine(dev.Visual.Remedy)})
 		}
 		if dev.Visual.Supported && len(dev.FacePhoto) > 0 {
 			t := thumbs.get(dev.FacePhoto)
@@ -174,19 +209,25 @@ func reasonText(m ModeResult) string {
 }
 
 func htmlModeOf(m ModeResult) htmlMode {
+	m = shown(m)
 	hm := htmlMode{Supported: m.Supported, Tap: tapTime(m)}
 	for _, s := range m.Steps {
-		hm.Steps = append(hm.Steps, htmlStep{
-			Step: s.Step, Time: strconv.FormatFloat(float64(s.Time)/float64(time.Millisecond), 'f', 1, 64) + " ms",
-			APDUs: s.APDUs, Bytes: s.Bytes,
-		})
+		hm.Steps = append(hm.Steps, htmlStep{Step: s.Step, Time: msShown(s.Time), APDUs: s.APDUs, Bytes: s.Bytes})
 	}
 	return hm
 }
 
-func maxTransceiveOnly(d DeviceResult) string {
+func maxTransceiveOnly(lang string, d DeviceResult) string {
 	if d.MaxTransceive > 0 {
 		return strconv.Itoa(d.MaxTransceive)
 	}
-	return "unknown"
+	return txtUnknown.in(lang)
+}
+
+// sourceURL lets only http(s) links onto the page (a profile is user input).
+func sourceURL(u string) template.URL {
+	if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		return template.URL(u)
+	}
+	return ""
 }

@@ -13,9 +13,10 @@ var mdCell = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `<`, `&lt;`)
 
 func cell(s string) string { return mdCell.Replace(oneLine(s)) }
 
-// WriteMarkdown writes the supported-device list as Markdown. The output depends only on the
-// run's target, catalogue and devices (sorted by ID), never on Started or the machine, so the
-// list of a checked-in catalogue can be checked in and compared byte for byte.
+// WriteMarkdown writes the supported-device list as Markdown in the run's language. The output
+// depends only on the run's target, catalogue, language and devices (sorted by ID), never on
+// Started or the machine, so the list of a checked-in catalogue can be checked in and compared
+// byte for byte.
 func WriteMarkdown(w io.Writer, r *Run) error {
 	if r == nil {
 		return fmt.Errorf("reports: nil run")
@@ -24,32 +25,76 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 
-	p("# Supported devices (%s)\n\n", cell(orUnknown(r.Target)))
+	lang := r.Lang
+	p("# %s (%s)\n\n", txtTitle.in(lang), cell(orUnknown(r.Target)))
+	p("%s\n\n", banner(r))
 	if r.Catalogue != "" {
-		p("Device catalogue: `%s`\n\n", strings.ReplaceAll(oneLine(r.Catalogue), "`", "'"))
+		p("%s: `%s`\n\n", txtCatalogue.in(lang), strings.ReplaceAll(oneLine(r.Catalogue), "`", "'"))
 	}
-	p("Legend: %s supported (every spec of the mode passed), %s not supported (the failing step and its reason are given). ", markYes, markNo)
-	p("Max transceive in bytes; extended = extended-length APDUs (Lc/Le). ")
-	p("Tap time: predicted time the card must stay on the handset for the mode's card steps (PIN / 目視).\n\n")
+	p("%s\n\n", txtLegend.in(lang))
 
-	p("| ID | Maker | Model | OS | Max transceive | Extended | PIN | 目視 | Tap time (PIN / 目視) | Reason (×) | Source |\n")
-	p("|---|---|---|---|--:|:-:|:-:|:-:|--:|---|---|\n")
+	p("| ID | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		txtMaker.in(lang), txtModel.in(lang), txtOS.in(lang), txtMaxTx.in(lang), txtExtended.in(lang),
+		txtPIN.in(lang), txtVisual.in(lang), txtTapPIN.in(lang), txtTapVisual.in(lang), txtReason.in(lang), txtSource.in(lang))
+	p("|---|---|---|---|--:|:-:|:-:|:-:|--:|--:|---|---|\n")
 	for _, d := range ds {
-		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |\n",
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			cell(d.ID), cell(d.Maker), cell(d.Model), cell(d.OS),
-			cell(maxTransceive(d)), yesNo(d.Extended),
+			cell(maxTransceive(lang, d)), yesNo(lang, d.Extended),
 			mark(d.PIN), mark(d.Visual),
 			tapTime(d.PIN), tapTime(d.Visual),
-			cellJoin(reasons(d)), cell(d.Source))
+			cellJoin(reasons(lang, d)), mdSource(lang, d))
 	}
 
 	c := count(ds)
-	p("\n## Summary\n\n")
-	p("- Devices: %d\n", c.total)
-	p("- PIN mode %s: %d of %d\n", markYes, c.pin, c.total)
-	p("- 目視 mode %s: %d of %d\n", markYes, c.visual, c.total)
-	p("- Both modes %s: %d; neither: %d\n", markYes, c.both, c.none)
+	p("\n## %s\n\n", txtSummary.in(lang))
+	p("- %s: %d\n", txtDevices.in(lang), c.total)
+	p("- %s %s: %d / %d\n", txtPIN.in(lang), markYes, c.pin, c.total)
+	p("- %s %s: %d / %d\n", txtVisual.in(lang), markYes, c.visual, c.total)
+	p("- %s %s: %d; %s: %d\n", txtBoth.in(lang), markYes, c.both, txtNeither.in(lang), c.none)
 	return bw.Flush()
+}
+
+// mdSource is the profile's source, linked where it has a URL; for a PC/SC reader, what was
+// measured.
+func mdSource(lang string, d DeviceResult) string {
+	if d.Platform == "pcsc" {
+		return cell(pcscWhat(lang, d))
+	}
+	if d.Source == "synthetic" {
+		return txtSynthetic.in(lang)
+	}
+	if d.SourceURL != "" {
+		return "[" + strings.NewReplacer("[", "(", "]", ")").Replace(cell(d.Source)) + "](" + strings.ReplaceAll(d.SourceURL, ")", "%29") + ")"
+	}
+	return cell(d.Source)
+}
+
+// pcscWhat names the reader, the card's ATR and the card of a PC/SC row.
+func pcscWhat(lang string, d DeviceResult) string {
+	parts := []string{}
+	if d.Reader != "" {
+		parts = append(parts, txtReaderLabel.in(lang)+": "+d.Reader)
+	}
+	if d.ATR != "" {
+		parts = append(parts, "ATR "+d.ATR)
+	}
+	if d.Card != "" {
+		parts = append(parts, txtCardLabel.in(lang)+": "+d.Card)
+	}
+	if d.Source != "" {
+		parts = append(parts, d.Source)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// banner says what the list is: predictions from stated capabilities (emulator) or
+// measurements (PC/SC).
+func banner(r *Run) string {
+	if r.Target == "pcsc" {
+		return txtPCSCBanner.in(r.Lang)
+	}
+	return txtEmulatorBanner.in(r.Lang)
 }
 
 func cellJoin(parts []string) string {

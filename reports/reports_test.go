@@ -69,14 +69,17 @@ func TestMarkdownContent(t *testing.T) {
 	md := render(t, WriteMarkdown, sampleRun(t))
 	for _, want := range []string{
 		"# Supported devices (emulator)",
-		"| samsung-galaxy-s3-stock | Samsung | Galaxy S3 | Android 4.4 | 261 | no | ◯ | × | 0.42 s / – | 目視: VIS-002 terminal certificate (80 A2): transceive length exceeds supported maximum (612 > 261) |",
-		"| 65279 (responses ≤ 1693) | yes | ◯ | ◯ | 0.38 s / 1.23 s |",
-		"PIN: PIN-002 VERIFY 0018: card removed during VERIFY; 目視: failed (no reason recorded)",
+		"These verdicts are predictions, not measurements",
+		"| samsung-galaxy-s3-stock | Samsung | Galaxy S3 | Android 4.4 | 261 | no | ◯ | × | 420.0 | – | 目視確認: VIS-002 terminal certificate (80 A2): transceive length exceeds supported maximum (612 > 261) — Remedy: The handset carries at most 261 bytes per command",
+		"| 65279 (responses ≤ 1693) | yes | ◯ | ◯ | 380.0 | 1234.0 |",
+		"[Apple Developer Forums thread 120496](https://developer.apple.com/forums/thread/120496)",
+		"PIN: PIN-002 VERIFY 0018: card removed during VERIFY — Remedy: The card left the handset",
+		"目視確認: failed (no reason recorded)",
 		`acme-reader-x\|1`, // a | in a cell does not break the table
 		"ACME &lt;Labs>",   // no raw HTML
-		"- PIN mode ◯: 3 of 4",
-		"- 目視 mode ◯: 2 of 4",
-		"- Both modes ◯: 2; neither: 1",
+		"- PIN (暗証番号) ◯: 3 / 4",
+		"- Visual check (目視確認) ◯: 2 / 4",
+		"- Both ◯: 2; Neither: 1",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)
@@ -98,7 +101,8 @@ func TestMarkdownContent(t *testing.T) {
 }
 
 // checkWellFormed walks the HTML tokens and checks that every non-void element is closed in
-// order, and that nothing references another resource.
+// order, and that nothing loads another resource (links to sources are followed only when
+// clicked). It returns the images.
 func checkWellFormed(t *testing.T, page string) (imgs []string) {
 	t.Helper()
 	void := map[string]bool{"meta": true, "img": true, "br": true, "link": true, "hr": true, "input": true}
@@ -118,6 +122,9 @@ func checkWellFormed(t *testing.T, page string) (imgs []string) {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			tok := z.Token()
 			for _, a := range tok.Attr {
+				if tok.Data == "a" && a.Key == "href" && strings.HasPrefix(a.Val, "https://") {
+					continue
+				}
 				if a.Key == "src" || a.Key == "href" {
 					if tok.Data != "img" || !strings.HasPrefix(a.Val, "data:image/png;base64,") {
 						t.Errorf("<%s %s=%.40q> references a resource", tok.Data, a.Key, a.Val)
@@ -143,7 +150,7 @@ func checkWellFormed(t *testing.T, page string) (imgs []string) {
 
 func TestHTML(t *testing.T) {
 	page := render(t, WriteHTML, sampleRun(t))
-	for _, bad := range []string{"http://", "https://", "url(", "@import", "ACME <Labs>", "#ZgotmplZ"} {
+	for _, bad := range []string{"http://", "url(", "@import", "ACME <Labs>", "#ZgotmplZ"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("page contains %q", bad)
 		}
@@ -153,7 +160,9 @@ func TestHTML(t *testing.T) {
 		"VIS-002 terminal certificate (80 A2)",
 		"transceive length exceeds supported maximum (612 &gt; 261)",
 		`class="mark yes"`, `class="mark no"`,
-		"0.42 s", "1.23 s",
+		`<html lang="en">`, `id="what"`, "These verdicts are predictions",
+		`<a href="https://developer.apple.com/forums/thread/120496">Apple Developer Forums thread 120496</a>`,
+		"420.0", "1234.0", "Remedy:",
 		"PIN-001 read auth certificate",
 	} {
 		if !strings.Contains(page, want) {
@@ -178,6 +187,18 @@ func TestHTML(t *testing.T) {
 	}
 	if b := img.Bounds(); b.Dy() != ThumbHeight || b.Dx() != 90 {
 		t.Errorf("thumbnail is %v, want 90x%d (aspect kept)", b, ThumbHeight)
+	}
+}
+
+func TestHTMLJapanese(t *testing.T) {
+	page := render(t, WriteHTML, Localize(sampleRun(t), LangJA))
+	for _, want := range []string{`<html lang="ja">`, "対応端末一覧", "暗証番号", "目視確認", "実機の測定ではなく予測", "対処:", "端末証明書の送信（80 A2）"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Japanese page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Tap time") || strings.Contains(page, "Remedy") {
+		t.Error("English headings on the Japanese page")
 	}
 }
 
@@ -251,8 +272,11 @@ func TestCSVRoundTrip(t *testing.T) {
 		}
 		return n
 	}
-	seconds := func(s string) time.Duration {
-		d, err := time.ParseDuration(s + "s")
+	millis := func(s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(s + "ms")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,12 +289,15 @@ func TestCSVRoundTrip(t *testing.T) {
 		}
 		prev = row[0]
 		got := DeviceResult{
-			ID: row[0], Maker: row[1], Model: row[2], OS: row[3], Platform: row[4], Source: row[5],
-			MaxTransceive: atoi(row[6]), Extended: row[7] == "true", MaxResponse: atoi(row[8]), BitRate: atoi(row[9]),
-			PIN:    ModeResult{Supported: row[10] == "true", FailedStep: row[11], Reason: row[12], TapTime: seconds(row[13])},
-			Visual: ModeResult{Supported: row[14] == "true", FailedStep: row[15], Reason: row[16], TapTime: seconds(row[17])},
+			ID: row[0], Maker: row[1], Model: row[2], OS: row[3], Platform: row[4], Source: row[5], SourceURL: row[6],
+			MaxTransceive: atoi(row[7]), Extended: row[8] == "true", MaxResponse: atoi(row[9]), BitRate: atoi(row[10]),
+			Reader: row[11], ATR: row[12], Card: row[13],
+			PIN:    ModeResult{Supported: row[14] == "true", FailedStep: row[15], Cause: row[16], Reason: row[17], Remedy: row[18], TapTime: millis(row[19])},
+			Visual: ModeResult{Supported: row[20] == "true", FailedStep: row[21], Cause: row[22], Reason: row[23], Remedy: row[24], TapTime: millis(row[25])},
 		}
 		w := want[got.ID]
+		w.PIN, w.Visual = shown(w.PIN), shown(w.Visual)
+		w.PIN.Reason, w.Visual.Reason = oneLine(w.PIN.Reason), oneLine(w.Visual.Reason)
 		w.FacePhoto, w.PIN.Steps, w.Visual.Steps = nil, nil, nil // not in the CSV
 		if !reflect.DeepEqual(got, w) {
 			t.Errorf("row %s:\n got %+v\nwant %+v", got.ID, got, w)
@@ -278,14 +305,26 @@ func TestCSVRoundTrip(t *testing.T) {
 	}
 }
 
-func TestExactSeconds(t *testing.T) {
+func TestMillis(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		0: "0", 420 * time.Millisecond: "0.42", time.Second + 1: "1.000000001", 90 * time.Second: "90", -1500 * time.Millisecond: "-1.5",
+		0: "0", 420 * time.Millisecond: "420", time.Millisecond + 1: "1.000001", 1500 * time.Microsecond: "1.5", 90 * time.Second: "90000",
 	} {
-		if got := exactSeconds(d); got != want {
-			t.Errorf("exactSeconds(%v) = %q, want %q", d, got, want)
+		if got := Millis(d); got != want {
+			t.Errorf("Millis(%v) = %q, want %q", d, got, want)
+		}
+		back, err := parseMillis(mustFloat(t, Millis(d)))
+		if err != nil || back != d {
+			t.Errorf("Millis(%v) reads back as %v, %v", d, back, err)
 		}
 	}
+}
+
+func mustFloat(t *testing.T, s string) float64 {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestJSONRoundTripAndStrict(t *testing.T) {
@@ -297,15 +336,21 @@ func TestJSONRoundTripAndStrict(t *testing.T) {
 	}
 	want := *r
 	want.Devices = sortedDevices(r)
-	if !reflect.DeepEqual(got, &want) {
-		t.Fatalf("JSON round trip differs")
+	for i := range want.Devices {
+		want.Devices[i].PIN, want.Devices[i].Visual = shown(want.Devices[i].PIN), shown(want.Devices[i].Visual)
 	}
-	for _, key := range []string{`"max_transceive"`, `"failed_step"`, `"tap_time"`, `"face_photo"`, `"bit_rate"`} {
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("JSON round trip differs:\n got %+v\nwant %+v", got, &want)
+	}
+	for _, key := range []string{`"schema": "` + Schema + `"`, `"max_transceive"`, `"failed_step"`, `"tap_time_ms": 1234`, `"tap_time_ms": null`, `"time_ms": 180`, `"cause": "transceive-length"`, `"face_photo"`, `"bit_rate"`, `"lang": "en"`} {
 		if !strings.Contains(js, key) {
 			t.Errorf("JSON lacks %s", key)
 		}
 	}
 	for name, in := range map[string]string{
+		"no schema":               `{"target":"emulator","devices":[]}`,
+		"unknown mode field":      `{"schema":"` + Schema + `","target":"emulator","devices":[{"id":"a","pin":{"tap_time":1}}]}`,
+		"negative time":           `{"schema":"` + Schema + `","target":"emulator","devices":[{"id":"a","pin":{"supported":true,"tap_time_ms":-1}}]}`,
 		"unknown top-level field": `{"target":"emulator","started":"2026-01-01T00:00:00Z","devices":[],"extra":1}`,
 		"unknown device field":    `{"target":"emulator","devices":[{"id":"a","colour":"red"}]}`,
 		"trailing data":           `{"target":"emulator","devices":[]} {}`,
@@ -356,24 +401,36 @@ func TestWriteAll(t *testing.T) {
 func TestSummary(t *testing.T) {
 	r := sampleRun(t)
 	r.Devices[3].Maker = "シャープ" // wide characters stay aligned
-	s := render(t, Summary, r)
+	s := render(t, func(w io.Writer, r *Run) error { return Summary(w, r, false) }, r)
 	lines := strings.Split(s, "\n")
 	col := func(line, field string) int { return displayWidth(line[:strings.Index(line, field)]) }
-	header := col(lines[0], "PIN")
+	header := col(lines[0], "  PIN  ")
 	for _, l := range lines[1:5] {
 		var mark string
 		for _, f := range strings.Fields(l) {
-			if f == "ok" || f == "NO" {
+			if f == markYes || f == markNo {
 				mark = f
 				break
 			}
 		}
-		if mark == "" || col(l, " "+mark+" ")+1 != header {
+		if mark == "" || col(l, "  "+mark+" ") != header {
 			t.Errorf("PIN column not aligned with the header:\n%s\n%s", lines[0], l)
 		}
 	}
-	if !strings.Contains(s, "emulator: 4 devices; PIN ok 3, visual (目視) ok 2, both 2, neither 1") {
-		t.Errorf("summary line missing:\n%s", s)
+	for _, want := range []string{
+		"Supported devices (emulator): Devices 4; PIN ◯ 3, 目視確認 ◯ 2, Both 2, Neither 1",
+		"- [transceive-length] The handset carries at most 261 bytes",
+		"- [card-removed] The card left",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "\x1b[") {
+		t.Error("colour codes without color")
+	}
+	if c := render(t, func(w io.Writer, r *Run) error { return Summary(w, r, true) }, r); !strings.Contains(c, ansiGreen+markYes+ansiReset) {
+		t.Error("no colour with color")
 	}
 }
 
@@ -395,9 +452,9 @@ func FuzzThumbnail(f *testing.F) {
 }
 
 func TestEmptyRun(t *testing.T) {
-	r := &Run{Target: "pcsc"}
+	r := &Run{Schema: Schema, Target: "pcsc"}
 	md := render(t, WriteMarkdown, r)
-	if !strings.Contains(md, "- Devices: 0") {
+	if !strings.Contains(md, "- Devices: 0") || !strings.Contains(md, "measured through PC/SC") {
 		t.Errorf("empty run:\n%s", md)
 	}
 	checkWellFormed(t, render(t, WriteHTML, r))
@@ -406,7 +463,7 @@ func TestEmptyRun(t *testing.T) {
 		t.Fatalf("empty run JSON: %+v, %v", got, err)
 	}
 	if WriteMarkdown(io.Discard, nil) == nil || WriteHTML(io.Discard, nil) == nil || WriteCSV(io.Discard, nil) == nil ||
-		WriteJSON(io.Discard, nil) == nil || Summary(io.Discard, nil) == nil || WriteAll(t.TempDir(), nil) == nil {
+		WriteJSON(io.Discard, nil) == nil || Summary(io.Discard, nil, false) == nil || WriteAll(t.TempDir(), nil) == nil {
 		t.Fatal("a nil run must be an error")
 	}
 }
@@ -447,16 +504,17 @@ func TestThumbnailRefusesAllocationBombs(t *testing.T) {
 	}
 }
 
-func TestTapSeconds(t *testing.T) {
+func TestTapTime(t *testing.T) {
 	for _, tc := range []struct {
-		d    time.Duration
+		m    ModeResult
 		want string
 	}{
-		{0, "–"}, {3200 * time.Microsecond, "3.2 ms"}, {99 * time.Millisecond, "99.0 ms"},
-		{100 * time.Millisecond, "0.10 s"}, {1390 * time.Millisecond, "1.39 s"},
+		{ModeResult{Supported: true}, "–"}, {ModeResult{Supported: true, TapTime: 3200 * time.Microsecond}, "3.2"},
+		{ModeResult{Supported: true, TapTime: 1390*time.Millisecond + 49*time.Microsecond}, "1390.0"},
+		{ModeResult{Supported: false, TapTime: time.Second}, "–"},
 	} {
-		if got := tapSeconds(tc.d); got != tc.want {
-			t.Errorf("tapSeconds(%v) = %q, want %q", tc.d, got, tc.want)
+		if got := tapTime(tc.m); got != tc.want {
+			t.Errorf("tapTime(%+v) = %q, want %q", tc.m, got, tc.want)
 		}
 	}
 }

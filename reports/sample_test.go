@@ -42,7 +42,8 @@ func testPhoto(t testing.TB) []byte {
 // response cap, and a PC/SC reader failing both. Devices are deliberately out of order.
 func sampleRun(t testing.TB) *Run {
 	photo := testPhoto(t)
-	return &Run{
+	return Localize(&Run{
+		Schema:    Schema,
 		Target:    "emulator",
 		Catalogue: "fixtures/devices",
 		Started:   time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
@@ -58,13 +59,14 @@ func sampleRun(t testing.TB) *Run {
 				}},
 				Visual: ModeResult{
 					FailedStep: "VIS-002 terminal certificate (80 A2)",
+					Cause:      CauseTransceiveLength,
 					Reason:     "transceive length exceeds supported maximum (612 > 261)",
 					TapTime:    180 * time.Millisecond,
 				},
 			},
 			{
 				ID: "apple-iphone-ios13", Maker: "Apple", Model: "iPhone 11", OS: "iOS 13",
-				Platform: "ios", Source: "Apple Developer Forums thread 120496",
+				Platform: "ios", Source: "Apple Developer Forums thread 120496", SourceURL: "https://developer.apple.com/forums/thread/120496",
 				MaxTransceive: 65279, Extended: true, MaxResponse: 1693, BitRate: 424,
 				PIN:       ModeResult{Supported: true, TapTime: 380 * time.Millisecond},
 				Visual:    ModeResult{Supported: true, TapTime: 1234 * time.Millisecond},
@@ -73,7 +75,7 @@ func sampleRun(t testing.TB) *Run {
 			{
 				ID: "acme-reader-x|1", Maker: "ACME <Labs>", Model: "Reader X", OS: "pcsc-lite 2.0",
 				Platform: "pcsc", Source: "synthetic",
-				PIN:    ModeResult{FailedStep: "PIN-002 VERIFY 0018", Reason: "card removed\nduring VERIFY"},
+				PIN:    ModeResult{FailedStep: "PIN-002 VERIFY 0018", Cause: CauseCardRemoved, Reason: "card removed\nduring VERIFY"},
 				Visual: ModeResult{},
 			},
 			{
@@ -85,5 +87,5 @@ func sampleRun(t testing.TB) *Run {
 				FacePhoto: photo,
 			},
 		},
-	}
+	}, LangEN)
 }

@@ -5,28 +5,53 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/width"
 )
 
+// ANSI colours of the marks on a terminal.
+const (
+	ansiGreen = "\x1b[32m"
+	ansiRed   = "\x1b[31m"
+	ansiReset = "\x1b[0m"
+)
+
 // Summary writes an aligned plain-text table of the run for the terminal (what `make run`
-// prints at the end): one line per device, then the per-mode counts. Columns are padded by
-// display width, so Japanese maker or model names stay aligned; marks are ASCII ("ok", "NO")
-// because ◯ and × have an ambiguous width in terminals.
-func Summary(w io.Writer, r *Run) error {
+// prints at the end) in the run's language: one line per device with the same marks (◯/×) and
+// milliseconds as the files, then the per-mode counts, then each distinct remedy once. Columns
+// are padded by display width, so Japanese names stay aligned (◯ and × count as one column, as
+// most terminals draw them). color adds ANSI colour to the marks: only for a terminal.
+func Summary(w io.Writer, r *Run, color bool) error {
 	if r == nil {
 		return errors.New("reports: nil run")
 	}
+	lang := r.Lang
 	ds := sortedDevices(r)
-	rows := [][]string{{"ID", "MAKER", "MODEL", "OS", "MAX", "EXT", "PIN", "VISUAL", "TAP PIN", "TAP VISUAL", "REASON"}}
+	rows := [][]string{{"ID", txtMaker.in(lang), txtModel.in(lang), txtMaxTx.in(lang), txtPINShort.in(lang), txtVisualShort.in(lang), txtTapPIN.in(lang), txtTapVisual.in(lang), txtReason.in(lang)}}
+	type fix struct{ cause, text string }
+	var fixes []fix
+	seen := map[fix]bool{}
 	for _, d := range ds {
+		var why []string
+		for _, m := range []struct {
+			name text
+			r    ModeResult
+		}{{txtPINShort, d.PIN}, {txtVisualShort, d.Visual}} {
+			if m.r.Supported {
+				continue
+			}
+			why = append(why, m.name.in(lang)+": "+failure(lang, m.r))
+			if f := (fix{m.r.Cause, oneLine(m.r.Remedy)}); f.text != "" && !seen[f] {
+				seen[f] = true
+				fixes = append(fixes, f)
+			}
+		}
 		rows = append(rows, []string{
-			oneLine(d.ID), oneLine(d.Maker), oneLine(d.Model), oneLine(d.OS),
-			maxTransceive(d), yesNo(d.Extended),
-			okNo(d.PIN), okNo(d.Visual),
-			tapTime(d.PIN), tapTime(d.Visual),
-			strings.Join(reasons(d), "; "),
+			oneLine(d.ID), oneLine(d.Maker), oneLine(d.Model), maxTransceive(lang, d),
+			mark(d.PIN), mark(d.Visual), tapTime(d.PIN), tapTime(d.Visual), strings.Join(why, "; "),
 		})
 	}
 	widths := make([]int, len(rows[0]))
@@ -36,27 +61,35 @@ func Summary(w io.Writer, r *Run) error {
 		}
 	}
 	bw := bufio.NewWriter(w)
-	for _, row := range rows {
+	for ri, row := range rows {
 		var b strings.Builder
 		for i, c := range row {
-			b.WriteString(c)
+			pad := ""
 			if i < len(row)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+				pad = strings.Repeat(" ", widths[i]-displayWidth(c)+2)
 			}
+			if color && ri > 0 && (c == markYes || c == markNo) {
+				col := ansiGreen
+				if c == markNo {
+					col = ansiRed
+				}
+				c = col + c + ansiReset
+			}
+			b.WriteString(c + pad)
 		}
 		fmt.Fprintln(bw, strings.TrimRight(b.String(), " "))
 	}
 	c := count(ds)
-	fmt.Fprintf(bw, "\n%s: %d devices; PIN ok %d, visual (目視) ok %d, both %d, neither %d\n",
-		orUnknown(r.Target), c.total, c.pin, c.visual, c.both, c.none)
-	return bw.Flush()
-}
-
-func okNo(m ModeResult) string {
-	if m.Supported {
-		return "ok"
+	fmt.Fprintf(bw, "\n%s (%s): %s %d; %s ◯ %d, %s ◯ %d, %s %d, %s %d\n",
+		txtTitle.in(lang), orUnknown(r.Target), txtDevices.in(lang), c.total, txtPINShort.in(lang), c.pin,
+		txtVisualShort.in(lang), c.visual, txtBoth.in(lang), c.both, txtNeither.in(lang), c.none)
+	if len(fixes) > 0 {
+		fmt.Fprintf(bw, "\n%s (×):\n", txtRemedy.in(lang))
+		for _, f := range fixes {
+			fmt.Fprintf(bw, "- [%s] %s\n", f.cause, f.text)
+		}
 	}
-	return "NO"
+	return bw.Flush()
 }
 
 // displayWidth counts East Asian wide and full-width runes as two columns.
@@ -71,4 +104,38 @@ func displayWidth(s string) int {
 		}
 	}
 	return n
+}
+
+var (
+	txtLeft    = text{"left", "残り"}
+	txtAbout   = text{"about", "約"}
+	txtSeconds = text{"s", "秒"}
+)
+
+// ProgressLine is the terminal's line for one finished device: "[ 3/20] google-nexus-s  PIN ◯
+// 目視確認 ×  about 2 s left". color adds ANSI colour to the marks (only for a terminal).
+func ProgressLine(lang string, color bool, done, total int, d DeviceResult, left time.Duration) string {
+	w := len(strconv.Itoa(total))
+	m := func(r ModeResult) string {
+		s := mark(r)
+		if color {
+			col := ansiGreen
+			if !r.Supported {
+				col = ansiRed
+			}
+			s = col + s + ansiReset
+		}
+		return s
+	}
+	line := fmt.Sprintf("[%*d/%d] %s  %s %s  %s %s", w, done, total, d.ID,
+		txtPINShort.in(lang), m(d.PIN), txtVisualShort.in(lang), m(d.Visual))
+	if done < total {
+		secs := int(left.Round(time.Second) / time.Second)
+		if lang == LangJA {
+			line += fmt.Sprintf("  %s %s%d %s", txtLeft.in(lang), txtAbout.in(lang), secs, txtSeconds.in(lang))
+		} else {
+			line += fmt.Sprintf("  %s %d %s %s", txtAbout.in(lang), secs, txtSeconds.in(lang), txtLeft.in(lang))
+		}
+	}
+	return line
 }

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
+	"strings"
+	"time"
 
+	"github.com/mynaconform/mynaconform/conformance"
 	"github.com/mynaconform/mynaconform/reports"
 )
 
@@ -17,119 +18,121 @@ func init() {
 	register("run", "run the conformance suite and write the supported-device list", runSuite)
 }
 
-// runSuite runs the Ginkgo suite (a test package, as Ginkgo recommends, rather than RunSpecs
-// from main) with `go test`, or with the ginkgo CLI for -p, then prints the summary table from
-// the JSON list it wrote. It needs the source tree and the Go toolchain, like `make run`.
+// runSuite runs the conformance suite in this process (conformance.Run: once per process, every
+// input checked before the first spec) and prints the summary table. It needs neither the source
+// tree nor a Go toolchain: the device catalogue and expected.yaml are embedded.
 func runSuite(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	out := fs.String("out", "reports/out", "output folder for the list, JUnit, Ginkgo JSON and transcripts")
-	tgt := fs.String("target", "emulator", "emulator or pcsc")
-	only := fs.String("only", "", "comma-separated device IDs")
-	devices := fs.String("devices", "", "directory of device profiles (default: the built-in catalogue)")
-	generate := fs.Int("generate", 0, "run N generated synthetic profiles instead of the catalogue")
-	verdicts := fs.String("verdicts", "expect", "expect (verdicts must match the catalogue's sources), strict (any × fails), record")
-	parallel := fs.Bool("p", false, "run specs in parallel processes with the ginkgo CLI")
-	verbose := fs.Bool("v", false, "verbose Ginkgo output (every spec)")
-	tags := fs.String("tags", "", "build tags (pcsc for the PC/SC target)")
+	fs.SetOutput(io.Discard)
+	out := fs.String("out", "reports/out", "result `folder`: the list (.md .html .json .csv), junit.xml, ginkgo-report.json, transcripts/; replaced whole by each run")
+	tgt := fs.String("target", "emulator", "emulator or pcsc (pcsc needs a binary built with -tags pcsc)")
+	only := fs.String("only", "", "comma-separated device `IDs` (default: every device; 'mynaconform devices' lists them)")
+	devices := fs.String("devices", "", "emulator: a `folder` of *.yaml device profiles instead of the built-in catalogue (docs/profiles.md)")
+	generate := fs.Int("generate", 0, fmt.Sprintf("emulator: run `N` generated synthetic profiles instead of the catalogue (1..%d)", conformance.MaxGenerate))
+	reader := fs.String("reader", "", "pcsc: the reader's `name` (default: vpcd slot 0)")
+	lab := fs.Bool("lab", false, "pcsc: the reader holds a real test card (secrets from MYNACONFORM_LAB_AUTH_PIN, MYNACONFORM_LAB_VERIFICATION_B)")
+	verdicts := fs.String("verdicts", "expect", "expect: verdicts must match what each catalogue profile's source implies; strict: any × fails; record: only write the list")
+	lang := fs.String("lang", "", "ja or en for the list and this output (default: from LC_ALL, LC_MESSAGES or LANG)")
+	parallel := fs.Int("p", 0, fmt.Sprintf("devices run at once, 1..%d (default: the target's figure: the emulator one per CPU, PC/SC one)", conformance.MaxConcurrency))
+	verbose := fs.Bool("v", false, "also print Ginkgo's report of every spec")
+	timeout := fs.Duration("timeout", 24*time.Hour, "give up after this long")
+	usage := func() {
+		w := os.Stderr
+		fmt.Fprintln(w, "usage: mynaconform run [flags]\n\nRuns the conformance suite on every device of the target and writes the supported-device list.\nExit codes: 0 every verdict as required, 1 a device does not conform, 2 bad input or set-up, 3 internal error.\n\nflags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run:", err)
-		return 2
-	}
-	absOut, err := filepath.Abs(*out)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run:", err)
-		return 2
-	}
-	if err := os.MkdirAll(absOut, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run:", err)
-		return 1
-	}
-	suiteArgs := []string{"-target", *tgt, "-out", absOut, "-verdicts", *verdicts, "-progress"}
-	if *only != "" {
-		suiteArgs = append(suiteArgs, "-only", *only)
-	}
-	if *devices != "" {
-		d, _ := filepath.Abs(*devices)
-		suiteArgs = append(suiteArgs, "-devices", d)
-	}
-	if *generate > 0 {
-		suiteArgs = append(suiteArgs, "-generate", strconv.Itoa(*generate))
-	}
-	var cmd *exec.Cmd
-	if *parallel {
-		gargs := []string{"run", "github.com/onsi/ginkgo/v2/ginkgo", "-p"}
-		if *tags != "" {
-			gargs = append(gargs, "-tags", *tags)
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return conformance.ExitOK
 		}
-		if *verbose {
-			gargs = append(gargs, "-v")
-		}
-		gargs = append(gargs, "./conformance", "--")
-		cmd = exec.CommandContext(ctx, "go", append(gargs, suiteArgs...)...)
-	} else {
-		targs := []string{"test", "-count=1", "-v", "-timeout=60m"}
-		if *tags != "" {
-			targs = append(targs, "-tags", *tags)
-		}
-		targs = append(targs, "./conformance", "-run", "^TestConformance$", "-args")
-		if *verbose {
-			targs = append(targs, "-ginkgo.v")
-		}
-		cmd = exec.CommandContext(ctx, "go", append(targs, suiteArgs...)...)
+		return fail(err.Error() + " ('mynaconform run -h' lists the flags)")
 	}
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	runErr := cmd.Run()
-
-	f, err := os.Open(filepath.Join(absOut, "supported-devices.json"))
+	if fs.NArg() > 0 {
+		return fail(fmt.Sprintf("unexpected argument %q: run takes flags only (e.g. -only %s)", fs.Arg(0), fs.Arg(0)))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["p"] && *parallel == 0 {
+		return fail(fmt.Sprintf("-p: 0 is outside 1..%d", conformance.MaxConcurrency))
+	}
+	if set["generate"] && *generate == 0 {
+		return fail(fmt.Sprintf("-generate: 0 is outside 1..%d", conformance.MaxGenerate))
+	}
+	if *timeout <= 0 {
+		return fail("-timeout: must be positive, e.g. 30m")
+	}
+	ids, err := conformance.ParseIDList("only", *only)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run: the suite wrote no list:", err)
-		return 1
+		return fail(err.Error())
 	}
-	defer f.Close()
-	run, err := reports.ReadJSON(f)
+	color := isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
+	opts := conformance.Options{
+		Target: *tgt, DevicesDir: *devices, Only: ids, Generate: *generate, Reader: *reader, Lab: *lab,
+		Out: *out, Verdicts: *verdicts, Lang: *lang, Concurrency: *parallel,
+		Progress: os.Stdout, Color: color, GinkgoOutput: io.Discard, Verbose: *verbose, Timeout: *timeout,
+	}
+	if *verbose {
+		opts.GinkgoOutput = os.Stdout
+	}
+	if set["only"] && len(ids) == 0 {
+		return fail("-only: empty list (give device IDs separated by commas, or leave -only out)")
+	}
+	_ = ctx // Ginkgo handles SIGINT/SIGTERM itself: it interrupts the running spec and reports
+	res, err := conformance.Run(opts)
+	code := conformance.ExitCode(res, err)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run:", err)
-		return 1
+		return fail(err.Error(), code)
 	}
-	fmt.Println()
-	if err := reports.Summary(os.Stdout, run); err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run:", err)
-		return 1
+	l := *lang
+	if l == "" {
+		l = conformance.LangFromEnv()
 	}
-	fmt.Printf("\nreports written to %s (supported-devices.md/.html/.json/.csv, junit.xml, ginkgo-report.json, transcripts/)\n", *out)
-	var exit *exec.ExitError
-	if errors.As(runErr, &exit) {
-		fmt.Fprintf(os.Stderr, "mynaconform run: the suite failed (verdicts=%s): see the output above\n", *verdicts)
-		return exit.ExitCode()
+	if res.Run != nil {
+		fmt.Println()
+		if err := reports.Summary(os.Stdout, res.Run, color); err != nil {
+			return fail(err.Error(), conformance.ExitInternal)
+		}
 	}
-	if runErr != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform run:", runErr)
-		return 1
+	if res.Out != "" {
+		fmt.Printf("\n%s %s (%s)\n", pick(l, "result set:", "結果:"), res.Out,
+			strings.Join([]string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, conformance.JUnitFile, conformance.GinkgoFile, conformance.TranscriptsDir + "/"}, ", "))
 	}
-	return 0
+	for _, s := range res.Internal {
+		fmt.Fprintln(os.Stderr, "mynaconform run: internal error:", s)
+	}
+	if code == conformance.ExitNonConform {
+		fmt.Fprintf(os.Stderr, "mynaconform run: %d required verdicts failed (-verdicts %s):\n", len(res.NonConforming), *verdicts)
+		for _, s := range res.NonConforming {
+			fmt.Fprintln(os.Stderr, "  "+s)
+		}
+	}
+	if code == conformance.ExitInternal && res.Out == "" && *out != "" {
+		fmt.Fprintf(os.Stderr, "mynaconform run: no result set written; %s was left as it was\n", *out)
+	}
+	return code
 }
 
-// moduleRoot finds the directory holding this project's go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
+// fail prints one line on stderr and returns the exit code (2 unless given).
+func fail(msg string, code ...int) int {
+	fmt.Fprintln(os.Stderr, "mynaconform run: "+msg)
+	if len(code) > 0 {
+		return code[0]
 	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && len(b) > 0 {
-			if _, err := os.Stat(filepath.Join(dir, "conformance")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run it from the mynaconform source tree (the suite is a Go test package)")
-		}
-		dir = parent
+	return conformance.ExitUsage
+}
+
+func pick(lang, en, ja string) string {
+	if lang == reports.LangJA {
+		return ja
 	}
+	return en
+}
+
+// isTerminal reports whether f is a character device (a terminal), not a file or a pipe.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -3,6 +3,7 @@ package target
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/card"
@@ -30,12 +31,9 @@ func openEmulator(opts Options) (Target, error) {
 	}
 	e := &Emulator{}
 	for _, p := range profiles {
-		if keep(opts.Only, p.ID) {
+		if len(opts.Only) == 0 || slices.Contains(opts.Only, p.ID) {
 			e.Profiles = append(e.Profiles, p)
 		}
-	}
-	if len(e.Profiles) == 0 {
-		return nil, fmt.Errorf("emulator target: no device profile selected")
 	}
 	return e, nil
 }
@@ -54,11 +52,12 @@ func (e *Emulator) Devices() ([]Device, error) {
 		p := p
 		ph := phone.New(p, nil)
 		out = append(out, Device{
-			ID:       p.ID,
-			Info:     ph.Info(),
-			Platform: p.Platform,
-			Source:   p.Source,
-			BitRate:  p.BitRate,
+			ID:        p.ID,
+			Info:      ph.Info(),
+			Platform:  p.Platform,
+			Source:    p.Source,
+			SourceURL: p.SourceURL,
+			BitRate:   p.BitRate,
 			Open: func(per *fixtures.Persona) (readers.Reader, func(), error) {
 				prof, err := per.CardProfile()
 				if err != nil {

@@ -20,11 +20,12 @@ import (
 
 // Device is one handset or reader under test.
 type Device struct {
-	ID       string
-	Info     readers.Info
-	Platform string // "android", "ios", "pcsc"
-	Source   string // where the device's facts come from ("synthetic" for edge profiles)
-	BitRate  int    // kbit/s, 0 unknown
+	ID        string
+	Info      readers.Info
+	Platform  string // "android", "ios", "pcsc"
+	Source    string // where the device's facts come from ("synthetic" for edge profiles)
+	SourceURL string // a link to that source, if it has one
+	BitRate   int    // kbit/s, 0 unknown
 
 	// Open presents a fresh card of the persona to the device and returns the reader to drive
 	// it and a function that releases it. ErrPersonaUnavailable when the target cannot present
@@ -66,10 +67,12 @@ var ErrPersonaUnavailable = errors.New("persona not available on this target")
 
 var registry = map[string]func(opts Options) (Target, error){}
 
-// Options configure a target from the suite's flags.
+// Options configure a target. The suite selects devices by ID itself (conformance.Options.Only:
+// the same for every target, refusing an unknown ID with the known ones) and passes no Only;
+// Only is for code that opens a target directly.
 type Options struct {
 	DevicesDir string   // emulator: a directory of profiles instead of the built-in catalogue
-	Only       []string // device IDs to keep (empty: all)
+	Only       []string // keep only these IDs (empty: all); unknown IDs are dropped
 	Generate   int      // emulator: run N generated synthetic profiles instead (scaling runs)
 	Reader     string   // pcsc: reader name (empty: virtual cards in vpcd slots)
 	Slots      int      // pcsc without Reader: vpcd slots, one device each (0: Debian's two)
@@ -88,16 +91,4 @@ func Open(name string, opts Options) (Target, error) {
 		return nil, fmt.Errorf("unknown target %q (known: emulator, pcsc)", name)
 	}
 	return open(opts)
-}
-
-func keep(only []string, id string) bool {
-	if len(only) == 0 {
-		return true
-	}
-	for _, o := range only {
-		if o == id {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mynaconform/mynaconform/readers"
@@ -102,8 +103,9 @@ type Profile struct {
 	// Processing is the card processing time per command kind.
 	Processing Processing `yaml:"processing" json:"processing"`
 
-	Source string `yaml:"source" json:"source"` // where the facts come from, or "synthetic"
-	Notes  string `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Source    string `yaml:"source" json:"source"`                             // where the facts come from, or "synthetic"
+	SourceURL string `yaml:"source_url,omitempty" json:"source_url,omitempty"` // a link to that source (https)
+	Notes     string `yaml:"notes,omitempty" json:"notes,omitempty"`
 }
 
 // ExtendedAPDU reports whether the handset carries extended-length APDUs: Extended if set,
@@ -136,6 +138,9 @@ func (p Profile) Validate() error {
 		if f.v == "" {
 			bad(f.name, "missing")
 		}
+	}
+	if p.SourceURL != "" && !strings.HasPrefix(p.SourceURL, "https://") {
+		bad("source_url", "%q is not an https:// link", p.SourceURL)
 	}
 	if p.Platform != Android && p.Platform != IOS {
 		bad("platform", "%q is not %q or %q", p.Platform, Android, IOS)

@@ -6,10 +6,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/insured"
@@ -19,8 +18,9 @@ import (
 
 // Lab runs: a physical reader (-target pcsc -reader NAME -lab) holding a real test card. The
 // card plays the "adult" persona; its secrets come from the environment and are never printed
-// (transcripts mask them; the suite checks that they do not appear).
-var flagLab = flag.Bool("lab", false, "pcsc: the reader holds a real test card playing the adult persona; secrets from "+envLabPIN+" and "+envLabVerificationB)
+// (transcripts mask them; the suite checks that they do not appear). labRun is set by Run: the
+// suite runs once per process, so this is the process's mode.
+var labRun atomic.Bool
 
 const (
 	envLabPIN           = "MYNACONFORM_LAB_AUTH_PIN"       // the card's 4-digit JPKI auth PIN
@@ -32,7 +32,7 @@ const (
 // labPersona is the persona a lab card plays.
 const labPersona = "adult"
 
-func isLabCard(p *fixtures.Persona) bool { return *flagLab && p.ID == labPersona }
+func isLabCard(p *fixtures.Persona) bool { return labRun.Load() && p.ID == labPersona }
 
 // pinOf and verificationBOf give the persona's secrets: the fixture's, or the lab card's.
 func pinOf(p *fixtures.Persona) []byte {
@@ -51,15 +51,15 @@ func verificationBOf(p *fixtures.Persona) []byte {
 
 // checkLabEnv refuses a lab run without the secrets it needs, naming the variables (never their
 // values).
-func checkLabEnv() error {
-	if !*flagLab {
+func checkLabEnv(o *Options) error {
+	if !o.Lab {
 		return nil
 	}
-	if *flagTarget != "pcsc" || *flagReader == "" {
-		return errors.New("-lab needs -target pcsc -reader NAME (the reader holding the test card)")
+	if o.Target != "pcsc" || o.Reader == "" {
+		return usagef("-lab needs -target pcsc -reader NAME (the reader holding the test card)")
 	}
 	if len(os.Getenv(envLabPIN)) != 4 || len(os.Getenv(envLabVerificationB)) != 14 {
-		return fmt.Errorf("-lab: set %s (4 digits) and %s (14 digits) for the test card", envLabPIN, envLabVerificationB)
+		return usagef("-lab: set %s (4 digits) and %s (14 digits) for the test card", envLabPIN, envLabVerificationB)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ type world struct {
 	svc    *client.Client
 	admin  *client.Admin
 	pki    *fixtures.TestPKI
-	key    *rsa.PrivateKey // the handsets' terminal key (one per process: RSA key generation is slow)
+	key    *rsa.PrivateKey // the handsets' terminal key (terminalKey)
 	dir    string
 	mu     sync.Mutex
 	passes map[string]string // user ID -> current password
@@ -74,7 +74,7 @@ func newWorld(ctx context.Context) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := terminalKey()
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +89,19 @@ func newWorld(ctx context.Context) (*world, error) {
 		return nil, fmt.Errorf("admin login: %w", err)
 	}
 	return w, nil
+}
+
+var (
+	keyOnce sync.Once
+	termKey *rsa.PrivateKey
+	keyErr  error
+)
+
+// terminalKey is the handsets' terminal key, one per process: RSA key generation is slow, and
+// every world (one per concurrent device) can share it.
+func terminalKey() (*rsa.PrivateKey, error) {
+	keyOnce.Do(func() { termKey, keyErr = rsa.GenerateKey(rand.Reader, 2048) })
+	return termKey, keyErr
 }
 
 func (w *world) Close() {

@@ -1,0 +1,226 @@
+package conformance
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/mynaconform/mynaconform/conformance/target"
+	"github.com/mynaconform/mynaconform/reports"
+)
+
+// outcome is what one spec found on one device, recorded as a report entry named "outcome" so
+// ReportAfterSuite can build the supported-device list (also from the ginkgo CLI's parallel
+// processes, where an entry arrives as JSON).
+type outcome struct {
+	Device string             `json:"device"`
+	Spec   string             `json:"spec"`
+	Mode   string             `json:"mode,omitempty"`
+	OK     bool               `json:"ok"`
+	Step   string             `json:"step,omitempty"`
+	Cause  string             `json:"cause,omitempty"`
+	Reason string             `json:"reason,omitempty"`
+	Tap    time.Duration      `json:"tap,omitempty"`
+	Steps  []reports.StepTime `json:"steps,omitempty"`
+	Photo  []byte             `json:"photo,omitempty"`
+	ATR    []byte             `json:"atr,omitempty"` // the card's ATR as the reader reported it (PC/SC)
+}
+
+const outcomeEntry = "outcome"
+
+// specID is the first word of a spec's text ("PIN-001 consent in PIN mode" -> "PIN-001").
+func specID(text string) string {
+	id, _, _ := strings.Cut(text, " ")
+	return id
+}
+
+func labelValue(labels []string, prefix string) string {
+	for _, l := range labels {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// verdicts is what the report says: each spec's outcome, the required verdicts that failed and
+// the failures of the suite itself.
+type verdicts struct {
+	found         map[[2]string]outcome // (device, spec ID) -> outcome
+	nonConforming []string
+	internal      []string
+}
+
+// readReport sorts every spec of the report into outcomes, verdict failures and internal
+// failures: a failed It that recorded a failing outcome is a device's verdict; any other
+// failure (a panic, a set-up node, an assertion after the card steps) is the suite's.
+func readReport(rep types.Report) (*verdicts, error) {
+	v := &verdicts{found: map[[2]string]outcome{}}
+	for _, sr := range rep.SpecReports {
+		failed := sr.State.Is(types.SpecStateFailureStates)
+		if sr.LeafNodeType != types.NodeTypeIt {
+			if failed {
+				v.internal = append(v.internal, fmt.Sprintf("%s: %s", sr.LeafNodeType, firstLine(sr.Failure.Message)))
+			}
+			continue
+		}
+		id := specID(sr.LeafNodeText)
+		dev := labelValue(sr.Labels(), "device:")
+		if dev == "" {
+			continue
+		}
+		var o outcome
+		have := false
+		for _, e := range sr.ReportEntries {
+			if e.Name != outcomeEntry {
+				continue
+			}
+			// In-process the raw value is there; from parallel processes only its JSON.
+			if raw, ok := e.GetRawValue().(outcome); ok {
+				o = raw
+			} else if err := json.Unmarshal([]byte(e.Value.AsJSON), &o); err != nil {
+				return nil, fmt.Errorf("spec %s on %s: bad outcome entry: %w", id, dev, err)
+			}
+			have = true
+		}
+		switch {
+		case sr.State.Is(types.SpecStateSkipped | types.SpecStatePending):
+			continue // filtered out or not presentable here: not part of this run's verdict
+		case failed && have && !o.OK && !strings.HasPrefix(sr.Failure.Message, "internal: "):
+			v.nonConforming = append(v.nonConforming, fmt.Sprintf("%s %s: %s: %s", dev, id, o.Step, o.Reason))
+		case failed:
+			v.internal = append(v.internal, fmt.Sprintf("%s %s: %s", dev, id, firstLine(sr.Failure.Message)))
+			if !have || o.OK {
+				o = outcome{Device: dev, Spec: id, Mode: labelValue(sr.Labels(), "mode:"), Reason: firstLine(sr.Failure.Message), Cause: reports.CauseCheck}
+			}
+		case !have:
+			o = outcome{Device: dev, Spec: id, Mode: labelValue(sr.Labels(), "mode:"), OK: true}
+		}
+		v.found[[2]string{dev, id}] = o
+	}
+	return v, nil
+}
+
+// modeVerdict is one mode on one device: ◯ when every spec of that mode and every shared
+// precondition spec passed; otherwise the first failing one (in plan order) gives the step,
+// cause and reason. ran is false when no spec of the mode ran.
+func modeVerdict(mode string, get func(id string) (outcome, bool)) (mr reports.ModeResult, photo []byte, ran bool) {
+	mr = reports.ModeResult{Supported: true}
+	for _, sd := range plan {
+		if sd.Mode != "" && sd.Mode != mode {
+			continue
+		}
+		o, ok := get(sd.ID)
+		if !ok {
+			continue
+		}
+		ran = true
+		if o.Mode == mode && sd.Consent {
+			mr.TapTime, mr.Steps = o.Tap, o.Steps
+			if mode == "visual" && o.OK {
+				photo = o.Photo
+			}
+		}
+		if !o.OK && mr.Supported {
+			mr.Supported = false
+			mr.FailedStep = strings.TrimSpace(sd.ID + " " + o.Step)
+			mr.Cause, mr.Reason = o.Cause, o.Reason
+		}
+	}
+	if !ran {
+		mr = reports.ModeResult{Cause: reports.CauseNotRun, Reason: "not run"}
+	}
+	if !mr.Supported {
+		mr.TapTime, mr.Steps, photo = 0, nil, nil
+	}
+	return mr, photo, ran
+}
+
+// deviceResult is one device's row of the list.
+func (s *suite) deviceResult(d target.Device, get func(id string) (outcome, bool)) (reports.DeviceResult, bool) {
+	dr := reports.DeviceResult{
+		ID: d.ID, Maker: d.Info.Maker, Model: d.Info.Model, OS: d.Info.OS, Platform: d.Platform,
+		Source: d.Source, SourceURL: d.SourceURL, MaxTransceive: d.Info.Caps.MaxCommand, Extended: d.Info.Caps.Extended,
+		MaxResponse: d.Info.Caps.MaxResponse, BitRate: d.BitRate,
+	}
+	var ranPIN, ranVisual bool
+	dr.PIN, _, ranPIN = modeVerdict("pin", get)
+	dr.Visual, dr.FacePhoto, ranVisual = modeVerdict("visual", get)
+	if d.Platform == "pcsc" {
+		dr.Reader = d.Info.Name
+		if dr.Reader == "" {
+			dr.Reader = d.Info.Model
+		}
+		for _, sd := range plan {
+			if o, ok := get(sd.ID); ok && len(o.ATR) > 0 {
+				dr.ATR = strings.ToUpper(hex.EncodeToString(o.ATR))
+				break
+			}
+		}
+		dr.Card = "virtual My Number card (synthetic personas) through vpcd"
+		if s.opts.Lab {
+			dr.Card = "lab test card playing the adult persona"
+		}
+	}
+	return dr, ranPIN || ranVisual
+}
+
+// buildRun turns the report into the supported-device list.
+func (s *suite) buildRun(v *verdicts, started time.Time) *reports.Run {
+	run := &reports.Run{Schema: reports.Schema, Target: s.opts.Target, Started: started, Devices: []reports.DeviceResult{}}
+	for _, d := range s.devs {
+		get := func(id string) (outcome, bool) { o, ok := v.found[[2]string{d.ID, id}]; return o, ok }
+		if dr, ok := s.deviceResult(d, get); ok {
+			run.Devices = append(run.Devices, dr)
+		}
+	}
+	sort.Slice(run.Devices, func(i, j int) bool { return run.Devices[i].ID < run.Devices[j].ID })
+	return reports.Localize(run, s.opts.Lang)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// finish builds the list from the merged report (ReportAfterSuite: once, on the first process)
+// and installs the result set.
+func (s *suite) finish(rep types.Report) error {
+	v, err := readReport(rep)
+	if err != nil {
+		return err
+	}
+	if err := checkPlanAgainstReport(rep); err != nil {
+		return err
+	}
+	run := s.buildRun(v, rep.StartTime)
+	res := &Result{Run: run, NonConforming: v.nonConforming, Internal: v.internal}
+	s.result = res
+	if s.staging == "" {
+		return nil
+	}
+	if err := reports.WriteAll(s.staging, run); err != nil {
+		return fmt.Errorf("writing reports: %w", err)
+	}
+	if err := reporters.GenerateJUnitReport(rep, filepath.Join(s.staging, JUnitFile)); err != nil {
+		return fmt.Errorf("writing %s: %w", JUnitFile, err)
+	}
+	if err := reporters.GenerateJSONReport(rep, filepath.Join(s.staging, GinkgoFile)); err != nil {
+		return fmt.Errorf("writing %s: %w", GinkgoFile, err)
+	}
+	if err := install(s.staging, s.opts.Out); err != nil {
+		return fmt.Errorf("installing the result set in %s: %w", s.opts.Out, err)
+	}
+	res.Out = s.opts.Out
+	return nil
+}
