@@ -156,6 +156,9 @@ func (s *suite) prepare() error {
 		return err
 	}
 	t, err := target.Open(s.opts.Target, target.Options{DevicesDir: s.opts.DevicesDir, Generate: s.opts.Generate, Reader: s.opts.Reader})
+	if err != nil && s.opts.DevicesDir != "" {
+		return usagef("-devices %s: %s", s.opts.DevicesDir, strings.TrimPrefix(err.Error(), "devices: "))
+	}
 	if err != nil {
 		return usagef("-target %s: %v", s.opts.Target, err)
 	}
