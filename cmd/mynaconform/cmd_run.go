@@ -104,7 +104,7 @@ func runSuite(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "mynaconform run: internal error:", s)
 	}
 	if code == conformance.ExitNonConform {
-		fmt.Fprintf(os.Stderr, "mynaconform run: %d required verdicts failed (-verdicts %s):\n", len(res.NonConforming), *verdicts)
+		fmt.Fprintf(os.Stderr, "mynaconform run: does not conform (-verdicts %s): %d specs failed that must pass:\n", *verdicts, len(res.NonConforming))
 		for _, s := range res.NonConforming {
 			fmt.Fprintln(os.Stderr, "  "+s)
 		}
