@@ -28,9 +28,9 @@ ul.counts{display:flex;flex-wrap:wrap;gap:.4rem 1.5rem;list-style:none;padding:0
 ul.counts b{font-size:1.1rem}
 table.list{border-collapse:collapse;width:100%;font-size:.82rem}
 th,td{border:1px solid #d0d0d0;padding:.3rem .4rem;vertical-align:top;text-align:left;overflow-wrap:anywhere}
-th{background:#f0f2f5;position:sticky;top:0;font-weight:600}
+th{background:#f0f2f5;position:sticky;top:0;font-weight:600;overflow-wrap:break-word}
 tbody tr:nth-child(even){background:#fafafa}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;overflow-wrap:normal}
 td.mark{text-align:center;font-size:1.1rem;font-weight:bold}
 td.yes{background:#dcf3e0;color:#116329}
 td.no{background:#fbe0e0;color:#a40e26}
