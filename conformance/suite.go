@@ -157,6 +157,9 @@ func orNone(err error) error {
 	return err
 }
 
+// stepTerminalSetUp is ACT-001's step: the institution's terminal, not the app.
+const stepTerminalSetUp = "terminal set-up"
+
 var consentItems = api.ConsentItems{Medication: true, Clinical: true, Checkup: true}
 
 // deviceSpecs declares the plan's specs for device d (index i in the tree).
@@ -176,7 +179,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 		r := pass()
 		c, err := w.setUpDevice(ctx, d.ID, userMed, userGen)
 		if err != nil {
-			return r.fail("terminal set-up", err)
+			return r.fail(stepTerminalSetUp, err)
 		}
 		code = c
 		return r

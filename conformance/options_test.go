@@ -1,0 +1,156 @@
+package conformance
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/mynaconform/mynaconform/conformance/app"
+	"github.com/mynaconform/mynaconform/conformance/target"
+	"github.com/mynaconform/mynaconform/reports"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		res  *Result
+		err  error
+		want int
+	}{
+		{"all as required", &Result{Passed: true}, nil, 0},
+		{"a device does not conform", &Result{NonConforming: []string{"d VIS-001: x"}}, nil, 1},
+		{"bad input", nil, usagef("-only: no device"), 2},
+		{"the suite failed", &Result{NonConforming: []string{"d VIS-001"}, Internal: []string{"panic"}}, nil, 3},
+		{"ran twice", nil, ErrAlreadyRan, 3},
+		{"other error", nil, errors.New("boom"), 3},
+	} {
+		if got := ExitCode(tc.res, tc.err); got != tc.want {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestParseIDList(t *testing.T) {
+	got, err := ParseIDList("only", " a, b ,a,c")
+	if err != nil || !reflect.DeepEqual(got, []string{"a", "b", "c"}) {
+		t.Errorf("%v, %v", got, err)
+	}
+	if got, err := ParseIDList("only", ""); got != nil || err != nil {
+		t.Errorf("empty: %v, %v", got, err)
+	}
+	for _, bad := range []string{"a,", ",a", "a,,b", "a, ,b"} {
+		var ue *UsageError
+		if _, err := ParseIDList("only", bad); !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), "-only: entry") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestSelectDevices(t *testing.T) {
+	ds := []target.Device{{ID: "apple-iphone-ios13"}, {ID: "google-nexus-s"}, {ID: "synthetic-max-261"}}
+	got, err := selectDevices(ds, []string{"synthetic-max-261", "apple-iphone-ios13"}, "the catalogue")
+	if err != nil || len(got) != 2 || got[0].ID != "apple-iphone-ios13" {
+		t.Errorf("%v, %v (the target's order, whatever the order of -only)", got, err)
+	}
+	for id, want := range map[string]string{
+		"google-nexus-z": "(did you mean google-nexus-s?)",
+		"nexus-s":        "(did you mean google-nexus-s?)",
+		"typo":           "known: apple-iphone-ios13, google-nexus-s, synthetic-max-261",
+	} {
+		_, err := selectDevices(ds, []string{id}, "the catalogue")
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `no device "`+id+`" in the catalogue`) {
+			t.Errorf("%s: %v, want %q", id, err, want)
+		}
+	}
+}
+
+func TestLangFromEnv(t *testing.T) {
+	for _, tc := range []struct{ all, msg, lang, want string }{
+		{"", "", "ja_JP.UTF-8", reports.LangJA},
+		{"", "", "en_US.UTF-8", reports.LangEN},
+		{"C", "", "ja_JP.UTF-8", reports.LangEN}, // LC_ALL wins
+		{"", "ja_JP.UTF-8", "C", reports.LangJA},
+		{"", "", "", reports.LangEN},
+	} {
+		t.Setenv("LC_ALL", tc.all)
+		t.Setenv("LC_MESSAGES", tc.msg)
+		t.Setenv("LANG", tc.lang)
+		if got := LangFromEnv(); got != tc.want {
+			t.Errorf("LC_ALL=%q LC_MESSAGES=%q LANG=%q: %s, want %s", tc.all, tc.msg, tc.lang, got, tc.want)
+		}
+	}
+}
+
+// TestInstallReplacesWhole: the staging folder takes the old result set's place; nothing of the
+// old set survives but a nested result set; a folder with foreign files is refused.
+func TestInstallReplacesWhole(t *testing.T) {
+	base := t.TempDir()
+	out := filepath.Join(base, "out")
+	write := func(p string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(out, reports.JSONFile))
+	write(filepath.Join(out, TranscriptsDir, "old-device", "PIN-001.cbor"))
+	write(filepath.Join(out, "hil", reports.JSONFile))
+	if err := checkOut(out); err != nil {
+		t.Fatal(err)
+	}
+	staging, err := stagingName(out, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(staging, reports.JSONFile))
+	write(filepath.Join(staging, TranscriptsDir, "new-device", "PIN-001.cbor"))
+	if err := install(staging, out); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	_ = filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+		if !d.IsDir() {
+			r, _ := filepath.Rel(base, p)
+			got = append(got, r)
+		}
+		return nil
+	})
+	want := []string{"out/hil/supported-devices.json", "out/supported-devices.json", "out/transcripts/new-device/PIN-001.cbor"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after install: %v, want %v", got, want)
+	}
+	write(filepath.Join(out, "notes.txt"))
+	if err := checkOut(out); err == nil || !strings.Contains(err.Error(), "holds notes.txt") {
+		t.Errorf("foreign file: %v", err)
+	}
+	// Under the ginkgo CLI every process finds the same staging folder.
+	a, _ := stagingName(out, 42, "http://127.0.0.1:5000")
+	b, _ := stagingName(out, 42, "http://127.0.0.1:5000")
+	c, _ := stagingName(out, 43, "http://127.0.0.1:5000")
+	if a != b || a == c || filepath.Dir(a) != base {
+		t.Errorf("staging names %s %s %s", a, b, c)
+	}
+}
+
+// TestStepsHaveJapaneseNames: every step the app names has a Japanese name in the list.
+func TestStepsHaveJapaneseNames(t *testing.T) {
+	for _, step := range appSteps() {
+		if !reports.StepJA(step) {
+			t.Errorf("step %q has no Japanese name (reports/i18n.go stepsJA)", step)
+		}
+	}
+}
+
+func appSteps() []string {
+	return []string{
+		app.StepReadAuthCert, app.StepVerifyPIN, app.StepSignChallenge, app.StepTerminalCert, app.StepVerifyB,
+		app.StepReadCardFace, app.StepCheckFace, app.StepCardPresence, app.StepStaffConfirm, app.StepRegisterConsent,
+		app.StepActivate, app.StepLogin, app.StepChallenge, app.StepLookup, app.StepConnect, app.StepCheckCertificate,
+		stepTerminalSetUp,
+	}
+}
