@@ -23,6 +23,9 @@ func WriteJSON(w io.Writer, r *Run) error {
 	}
 	out := *r
 	out.Schema = Schema
+	if out.Lang != LangJA {
+		out.Lang = LangEN
+	}
 	out.Devices = sortedDevices(r)
 	if out.Devices == nil {
 		out.Devices = []DeviceResult{}
