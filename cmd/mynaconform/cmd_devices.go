@@ -44,7 +44,7 @@ func runDevices(_ context.Context, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mynaconform devices:", err)
-		return 1
+		return 2 // a profile the user gave is bad input
 	}
 	if *asJSON {
 		err = devices.WriteJSON(os.Stdout, ps)
