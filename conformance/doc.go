@@ -1,21 +1,40 @@
-// Package conformance holds the Ginkgo conformance suite (in its _test files): activation ->
-// login -> consent (PIN mode and visual mode) -> lookup on every device of a target, producing
-// the supported-device list. TESTPLAN.md lists every spec.
+// Package conformance is the conformance suite: activation -> login -> consent (PIN mode and
+// visual mode) -> lookup on every device of a target, producing the supported-device list.
+// TESTPLAN.md lists every spec.
 //
-// Run it with `make run` (mynaconform run), `go test ./conformance -args -ginkgo.v ...`, or the
-// ginkgo CLI (`go run github.com/onsi/ginkgo/v2/ginkgo -p ./conformance -- -out DIR`).
+// The Ginkgo specs live in this package's ordinary files, so that one package serves both ways
+// of running them:
 //
-// Flags (after -args, or after -- with the ginkgo CLI):
+//   - Run, in process, once: `mynaconform run` (and `make run`) from any folder, with no checkout
+//     and no Go toolchain (the device catalogue and expected.yaml are embedded). Run checks every
+//     input before Ginkgo's RunSpecs (a *UsageError names the flag, file or field), calls
+//     RunSpecs exactly once (a second Run returns ErrAlreadyRan instead of letting Ginkgo exit
+//     the process), reads the outcome from the report rather than from Ginkgo's exit, and
+//     ExitCode maps it to 0 ok, 1 a device does not conform, 2 bad input or set-up, 3 internal.
+//   - `go test ./conformance -args ...` and the ginkgo CLI (`ginkgo -p ./conformance -- ...`):
+//     TestConformance calls the same Run with Options from the test binary's flags.
 //
-//	-target emulator|pcsc   where the devices come from (default emulator)
-//	-devices DIR            emulator: a directory of device profiles instead of the catalogue
+// Devices run concurrently where the target allows (a target with a Concurrency() method; the
+// emulator: one per CPU): each device's specs run in order on a worker goroutine with its own
+// emulated qualification system, and the Its report what their bodies found, in tree order.
+// Ginkgo filters and the ginkgo CLI's -p run one device at a time per process; parallel.sh checks
+// that all three give the same list and transcripts.
+//
+// Test-binary flags (after -args, or after -- with the ginkgo CLI):
+//
+//	-target emulator|pcsc   where the devices come from (default emulator; pcsc needs -tags pcsc)
+//	-devices DIR            emulator: a folder of device profiles instead of the catalogue
 //	-only ID,ID             only these device IDs
 //	-generate N             emulator: N generated synthetic profiles (scaling runs)
-//	-reader NAME            pcsc: one reader (default all)
-//	-out DIR                write the reports and transcripts there (default: none)
+//	-reader NAME            pcsc: one reader (default vpcd slot 0)
+//	-lab                    pcsc: the reader holds a real test card (secrets from the environment)
+//	-out DIR                install the result set there (default: none written)
 //	-verdicts expect|strict|record
-//	                        expect (default): a device's verdicts must match conformance/expected.yaml
-//	                        and the golden list; strict: any × fails (certifying one handset);
-//	                        record: write the list, fail only on broken specs
-//	-update                 rewrite the golden supported-device list
+//	                        expect (default): a catalogue device's verdicts must match
+//	                        expected.yaml (docs/expected.md) and the golden lists; strict: any ×
+//	                        fails (certifying one handset); record: write the list only
+//	-lang ja|en             the list's language (default from the locale)
+//	-concurrency N          devices at once in this process (default: the target's figure)
+//	-progress               one line per device as it finishes
+//	-update                 rewrite the golden supported-device lists (testdata/)
 package conformance

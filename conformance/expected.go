@@ -38,9 +38,9 @@ func expectations() (map[string]expectation, error) {
 
 // mustPass tells whether a spec's failure on this device is a test failure: always in strict
 // mode, never in record mode, and in expect mode when the device's expectation says the mode
-// (or, for shared specs, everything) works. Devices without an expectation (a user's own
-// profiles) are held to strict verdicts in expect mode; generated ones only to their shared
-// specs' and the modes their capabilities allow, which the suite does not know: record.
+// (or, for specs of both modes, everything) works. Devices without an expectation (a user's own
+// profiles) are held to strict verdicts in expect mode; generated profiles, which have none
+// either, are only recorded.
 func (s *suite) mustPass(device, mode string) bool {
 	switch s.opts.Verdicts {
 	case "strict":

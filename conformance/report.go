@@ -196,6 +196,11 @@ func firstLine(s string) string {
 // finish builds the list from the merged report (ReportAfterSuite: once, on the first process)
 // and installs the result set.
 func (s *suite) finish(rep types.Report) error {
+	for _, r := range rep.SpecialSuiteFailureReasons {
+		if strings.Contains(r, "Interrupted") || strings.Contains(r, "Timeout") {
+			return fmt.Errorf("the run was cut short (%s): no result set written", r)
+		}
+	}
 	v, err := readReport(rep)
 	if err != nil {
 		return err

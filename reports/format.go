@@ -52,7 +52,7 @@ func msShown(d time.Duration) string {
 }
 
 // maxTransceive renders the transceive limit ("65279", "261"), with the response cap of iOS
-// handsets (devices.md: responses up to 1693 bytes) when there is one.
+// handsets (docs/handsets.md: responses up to 1693 bytes) when there is one.
 func maxTransceive(lang string, d DeviceResult) string {
 	s := txtUnknown.in(lang)
 	if d.MaxTransceive > 0 {

@@ -24,7 +24,7 @@ const (
 	mkEOC = 0xFFD9
 )
 
-// Limits beyond which a codestream is not a card photo (card.md: a greyscale photo of a few KB).
+// Limits beyond which a codestream is not a card photo (docs/card.md: a greyscale photo of a few KB).
 const (
 	maxComponents = 4
 	maxTiles      = 1024

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/image/draw"
 )
 
-// Limits for decoding a face photo: the chip photo is a few KB (card.md: EF 0002 is at most
+// Limits for decoding a face photo: the chip photo is a few KB (docs/card.md: EF 0002 is at most
 // about 8 KB), so anything far larger is not a card photo and is not decoded.
 const (
 	maxPhotoBytes = 1 << 20
@@ -61,7 +61,7 @@ func Thumbnail(photo []byte) (pngData []byte, err error) {
 	h := ThumbHeight
 	w := max(1, (b.Dx()*h+b.Dy()/2)/b.Dy())
 	thumb := image.NewGray(image.Rect(0, 0, w, h))
-	// The chip photo is monochrome (card.md); converting to Gray shows it as the app does.
+	// The chip photo is monochrome (docs/card.md); converting to Gray shows it as the app does.
 	draw.CatmullRom.Scale(thumb, thumb.Bounds(), img, b, draw.Src, nil)
 	var out bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, thumb); err != nil {

@@ -1,5 +1,5 @@
 // Package app is the reference client of the マイナ資格確認アプリ（居宅同意取得型）: the flows the
-// official app runs, modelled from ../shared/docs/card.md and onshi.md, so the conformance suite
+// official app runs, modelled from docs/card.md and docs/onshi.md, so the conformance suite
 // can drive the whole path on any reader.
 //
 // It talks to the card only through readers/session over a readers.Reader, and to the
