@@ -100,6 +100,7 @@ func TestInstallReplacesWhole(t *testing.T) {
 	write(filepath.Join(out, reports.JSONFile))
 	write(filepath.Join(out, TranscriptsDir, "old-device", "PIN-001.cbor"))
 	write(filepath.Join(out, "hil", reports.JSONFile))
+	write(filepath.Join(out, "hil", "go-test.log"))
 	if err := checkOut(out); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestInstallReplacesWhole(t *testing.T) {
 		}
 		return nil
 	})
-	want := []string{"out/hil/supported-devices.json", "out/supported-devices.json", "out/transcripts/new-device/PIN-001.cbor"}
+	want := []string{"out/hil/go-test.log", "out/hil/supported-devices.json", "out/supported-devices.json", "out/transcripts/new-device/PIN-001.cbor"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after install: %v, want %v", got, want)
 	}

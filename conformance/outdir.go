@@ -18,9 +18,10 @@ import (
 // A result folder (-out) holds exactly one run's result set. The run writes everything into a
 // hidden staging folder beside it and, once the set is complete, puts the staging folder in
 // place of the old one: a reader never sees a half-written set, and no file of an earlier run
-// survives beside the new list. The folder is the tool's: anything in it that is not part of a
-// result set is refused before the run starts, so a mistyped -out (a home folder) loses nothing.
-// A nested result set (e.g. make hil's reports/out/hil) is carried over into the new folder.
+// survives beside the new list. The folder is the tool's: a file in it that is not part of a
+// result set is refused before the run starts, so a mistyped -out (a home folder) loses nothing;
+// a folder in it that is not part of a result set (make hil's reports/out/hil, another run's
+// result set) is carried over into the new folder as it is.
 
 // Names of a result set.
 const (
@@ -30,12 +31,6 @@ const (
 )
 
 var resultEntries = []string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, JUnitFile, GinkgoFile, TranscriptsDir}
-
-// isResultSet reports whether dir holds a result set (its JSON list).
-func isResultSet(dir string) bool {
-	st, err := os.Stat(filepath.Join(dir, reports.JSONFile))
-	return err == nil && st.Mode().IsRegular()
-}
 
 // checkOut refuses an -out that is a file, or a folder holding anything but a result set.
 func checkOut(out string) error {
@@ -55,7 +50,7 @@ func checkOut(out string) error {
 	}
 	var foreign []string
 	for _, e := range ents {
-		if slices.Contains(resultEntries, e.Name()) || e.IsDir() && isResultSet(filepath.Join(out, e.Name())) {
+		if slices.Contains(resultEntries, e.Name()) || e.IsDir() {
 			continue
 		}
 		foreign = append(foreign, e.Name())
@@ -64,7 +59,7 @@ func checkOut(out string) error {
 		if len(foreign) > 3 {
 			foreign = append(foreign[:3], "...")
 		}
-		return usagef("-out: %s holds %s, which no result set has; a run replaces the whole folder, so give an empty or new folder", out, strings.Join(foreign, ", "))
+		return usagef("-out: %s holds %s, which no result set has; a run replaces the folder's files, so give an empty or new folder", out, strings.Join(foreign, ", "))
 	}
 	return nil
 }
@@ -106,7 +101,7 @@ func install(staging, out string) error {
 		return err
 	}
 	for _, e := range ents {
-		if e.IsDir() && !slices.Contains(resultEntries, e.Name()) && isResultSet(filepath.Join(out, e.Name())) {
+		if e.IsDir() && !slices.Contains(resultEntries, e.Name()) {
 			if err := os.Rename(filepath.Join(out, e.Name()), filepath.Join(staging, e.Name())); err != nil {
 				return err
 			}

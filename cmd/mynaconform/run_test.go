@@ -266,7 +266,7 @@ func TestRunNonConforming(t *testing.T) {
 }
 
 // TestRunReplacesEarlierResults: a narrower second run into the same -out leaves no file of the
-// first run; a nested result set (make hil's) is kept.
+// first run; a folder inside -out that is not part of the result set (make hil's) is kept.
 func TestRunReplacesEarlierResults(t *testing.T) {
 	u := newUserRun(t)
 	if _, stderr, code := u.run(t, "run", "-only", "google-nexus-s,apple-iphone-ios13", "-out", "out"); code != 0 {
@@ -274,6 +274,9 @@ func TestRunReplacesEarlierResults(t *testing.T) {
 	}
 	if _, stderr, code := u.run(t, "run", "-only", "synthetic-max-65279", "-out", "out/hil"); code != 0 {
 		t.Fatalf("nested run: exit %d: %s", code, stderr)
+	}
+	if err := os.WriteFile(u.path("out", "hil", "go-test.log"), []byte("make hil's log"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	first, err := os.ReadFile(u.path("out", "supported-devices.json"))
 	if err != nil {
@@ -296,6 +299,9 @@ func TestRunReplacesEarlierResults(t *testing.T) {
 	}
 	if got := listed(t, u.path("out", "hil")); len(got) != 1 || got[0] != "synthetic-max-65279" {
 		t.Errorf("nested result set: %v", got)
+	}
+	if b, err := os.ReadFile(u.path("out", "hil", "go-test.log")); err != nil || string(b) != "make hil's log" {
+		t.Errorf("a folder inside -out was not carried over: %q, %v", b, err)
 	}
 	md, _ := os.ReadFile(u.path("out", "supported-devices.md"))
 	if bytes.Contains(md, []byte("apple")) {
