@@ -518,3 +518,23 @@ func TestTapTime(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	d := DeviceResult{ID: "google-nexus-s", PIN: ModeResult{Supported: true}}
+	for _, tc := range []struct {
+		lang        string
+		color       bool
+		done, total int
+		left        time.Duration
+		want        string
+	}{
+		{LangEN, false, 3, 20, 2 * time.Second, "[ 3/20] google-nexus-s  PIN ◯  目視確認 ×  about 2 s left"},
+		{LangJA, false, 3, 20, 2 * time.Second, "[ 3/20] google-nexus-s  暗証番号 ◯  目視確認 ×  残り 約2 秒"},
+		{LangEN, false, 20, 20, 0, "[20/20] google-nexus-s  PIN ◯  目視確認 ×"},
+		{LangEN, true, 1, 2, 0, "[1/2] google-nexus-s  PIN " + ansiGreen + "◯" + ansiReset + "  目視確認 " + ansiRed + "×" + ansiReset},
+	} {
+		if got := ProgressLine(tc.lang, tc.color, tc.done, tc.total, d, tc.left); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+}

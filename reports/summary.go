@@ -129,8 +129,7 @@ func ProgressLine(lang string, color bool, done, total int, d DeviceResult, left
 	}
 	line := fmt.Sprintf("[%*d/%d] %s  %s %s  %s %s", w, done, total, d.ID,
 		txtPINShort.in(lang), m(d.PIN), txtVisualShort.in(lang), m(d.Visual))
-	if done < total {
-		secs := int(left.Round(time.Second) / time.Second)
+	if secs := int(left.Round(time.Second) / time.Second); done < total && secs > 0 {
 		if lang == LangJA {
 			line += fmt.Sprintf("  %s %s%d %s", txtLeft.in(lang), txtAbout.in(lang), secs, txtSeconds.in(lang))
 		} else {
