@@ -120,7 +120,6 @@ type deviceRun struct {
 	dev   target.Device
 	steps []step
 	res   map[string]chan *result // one per spec, filled once
-	start time.Time
 }
 
 func newDeviceRun(idx int, d target.Device) *deviceRun {
@@ -354,7 +353,6 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 func (s *suite) declare(dr *deviceRun) {
 	d := dr.dev
 	Describe(d.ID, Ordered, ContinueOnFailure, func() {
-		BeforeAll(func() { dr.start = time.Now() })
 		for _, st := range dr.steps {
 			sd, ok := planByID(st.id)
 			if !ok {
