@@ -175,6 +175,14 @@ func (s *suite) deviceResult(d target.Device, get func(id string) (outcome, bool
 // buildRun turns the report into the supported-device list.
 func (s *suite) buildRun(v *verdicts, started time.Time) *reports.Run {
 	run := &reports.Run{Schema: reports.Schema, Target: s.opts.Target, Started: started, Devices: []reports.DeviceResult{}}
+	switch {
+	case s.opts.Generate > 0:
+		run.Catalogue = fmt.Sprintf("%d generated synthetic profiles", s.opts.Generate)
+	case s.opts.DevicesDir != "":
+		run.Catalogue = s.opts.DevicesDir
+	case s.opts.Target == "emulator":
+		run.Catalogue = "built-in (fixtures/devices)"
+	}
 	for _, d := range s.devs {
 		get := func(id string) (outcome, bool) { o, ok := v.found[[2]string{d.ID, id}]; return o, ok }
 		if dr, ok := s.deviceResult(d, get); ok {
