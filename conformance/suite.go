@@ -120,10 +120,34 @@ type deviceRun struct {
 	dev   target.Device
 	steps []step
 	res   map[string]chan *result // one per spec, filled once
+	ran   map[string]bool         // one device at a time: the bodies that have run
 }
 
 func newDeviceRun(idx int, d target.Device) *deviceRun {
-	return &deviceRun{idx: idx, dev: d, res: map[string]chan *result{}}
+	return &deviceRun{idx: idx, dev: d, res: map[string]chan *result{}, ran: map[string]bool{}}
+}
+
+// runInline runs spec id's body in the It, first running (unreported) every earlier body it
+// depends on that a Ginkgo filter left out: the shared preconditions (activation, login) and the
+// earlier specs of the same mode. So `-ginkgo.focus VIS-002` on one device registers its visual
+// consent first instead of failing for want of one.
+func (dr *deviceRun) runInline(ctx context.Context, w *world, id, mode string) *result {
+	for _, st := range dr.steps {
+		if st.id == id {
+			break
+		}
+		if sd, _ := planByID(st.id); !dr.ran[st.id] && (sd.Mode == "" || sd.Mode == mode) {
+			dr.ran[st.id] = true
+			safeRun(ctx, w, st.body)
+		}
+	}
+	dr.ran[id] = true
+	for _, st := range dr.steps {
+		if st.id == id {
+			return safeRun(ctx, w, st.body)
+		}
+	}
+	return &result{internal: "spec " + id + " has no body"}
 }
 
 func (dr *deviceRun) add(id string, body func(ctx context.Context, w *world) *result) {
@@ -371,7 +395,7 @@ func (s *suite) declare(dr *deviceRun) {
 						Fail("interrupted while the device's worker was still running")
 					}
 				} else {
-					r = safeRun(ctx, s.worlds[0], st.body)
+					r = dr.runInline(ctx, s.worlds[0], st.id, sd.Mode)
 				}
 				if r.internal != "" {
 					Fail("internal: " + r.internal)
