@@ -24,7 +24,7 @@ func init() {
 func runSuite(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	out := fs.String("out", "reports/out", "result `folder`: the list (.md .html .json .csv), junit.xml, ginkgo-report.json, transcripts/; replaced whole by each run")
+	out := fs.String("out", "reports/out", "result `folder`: the list (.md .html .json .csv), junit.xml, ginkgo-report.json, transcripts/; its result set is replaced by each run")
 	tgt := fs.String("target", "emulator", "emulator or pcsc (pcsc needs a binary built with -tags pcsc)")
 	only := fs.String("only", "", "comma-separated device `IDs` (default: every device; 'mynaconform devices' lists them)")
 	devices := fs.String("devices", "", "emulator: a `folder` of *.yaml device profiles instead of the built-in catalogue (docs/profiles.md)")
