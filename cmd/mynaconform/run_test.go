@@ -37,9 +37,15 @@ func newUserRun(t *testing.T) *userRun {
 
 func (u *userRun) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return u.runIn(t, "C.UTF-8", args...)
+}
+
+// runIn runs the binary with LANG=locale.
+func (u *userRun) runIn(t *testing.T, locale string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(u.bin, args...)
 	cmd.Dir = u.dir
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.dir, "LANG=C.UTF-8", "TMPDIR=" + os.TempDir()}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.dir, "LANG=" + locale, "TMPDIR=" + os.TempDir()}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -131,6 +137,32 @@ func TestRunFromAnyFolder(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".") {
 			t.Errorf("left %s beside the result set", e.Name())
 		}
+	}
+}
+
+// TestRunLanguageFromLocale: a Japanese locale gives the terminal output and the list in
+// Japanese with the official app's words; -lang overrides the locale.
+func TestRunLanguageFromLocale(t *testing.T) {
+	u := newUserRun(t)
+	stdout, stderr, code := u.runIn(t, "ja_JP.UTF-8", "run", "-only", "google-nexus-s", "-out", "out")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"[1/1] google-nexus-s  暗証番号 ◯  目視確認 ×", "対応端末一覧 (emulator): 端末数 1", "対処 (×):", "結果: out"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	md, err := os.ReadFile(u.path("out", "supported-devices.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "# 対応端末一覧") || !strings.Contains(string(md), "目視確認: VIS-001 端末証明書の送信（80 A2）") {
+		t.Errorf("the list is not in Japanese:\n%s", md)
+	}
+	stdout, _, _ = u.runIn(t, "ja_JP.UTF-8", "run", "-only", "google-nexus-s", "-out", "out", "-lang", "en")
+	if !strings.Contains(stdout, "PIN ◯  目視確認 ×") || strings.Contains(stdout, "暗証番号") {
+		t.Errorf("-lang en under a Japanese locale:\n%s", stdout)
 	}
 }
 
