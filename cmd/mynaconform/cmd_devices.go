@@ -53,7 +53,7 @@ func runDevices(_ context.Context, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mynaconform devices:", err)
-		return 1
+		return 3
 	}
 	return 0
 }
