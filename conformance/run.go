@@ -262,7 +262,10 @@ func (s *suite) noteInternal(device, spec, msg string) {
 	s.internal = append(s.internal, strings.TrimSpace(device+" "+spec)+": "+msg)
 }
 
+// record keeps a spec's outcome for the device's progress line (without the photo and the
+// step times, which the line does not show: a run of many devices stays small).
 func (s *suite) record(o outcome) {
+	o.Photo, o.Steps = nil, nil
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.found[o.Device] = append(s.found[o.Device], o)
