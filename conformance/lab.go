@@ -52,6 +52,10 @@ func verificationBOf(p *fixtures.Persona) []byte {
 // checkLabEnv refuses a lab run without the secrets it needs, naming the variables (never their
 // values).
 func checkLabEnv(o *Options) error {
+	// The trust anchors of a real card, when set, must be readable before anything runs.
+	if _, _, err := labTrust(); err != nil {
+		return usagef("%v", err)
+	}
 	if !o.Lab {
 		return nil
 	}
@@ -70,7 +74,7 @@ func labTrust() (roots []*x509.Certificate, face *rsa.PublicKey, err error) {
 	if f := os.Getenv(envLabAuthCA); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%s: %w", envLabAuthCA, err)
 		}
 		for rest := b; ; {
 			var blk *pem.Block
@@ -95,7 +99,7 @@ func labTrust() (roots []*x509.Certificate, face *rsa.PublicKey, err error) {
 	if f := os.Getenv(envLabFaceIssuer); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%s: %w", envLabFaceIssuer, err)
 		}
 		blk, _ := pem.Decode(b)
 		if blk == nil {

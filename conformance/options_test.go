@@ -155,3 +155,14 @@ func appSteps() []string {
 		stepTerminalSetUp,
 	}
 }
+
+// TestLabTrustCheckedFirst: a trust-anchor file that cannot be read is a set-up error before
+// anything runs, naming the variable.
+func TestLabTrustCheckedFirst(t *testing.T) {
+	t.Setenv(envLabAuthCA, filepath.Join(t.TempDir(), "missing.pem"))
+	o := Options{}
+	var ue *UsageError
+	if err := o.normalize(); !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), envLabAuthCA+": ") {
+		t.Errorf("%v, want a usage error naming %s", err, envLabAuthCA)
+	}
+}

@@ -56,6 +56,7 @@ type verdicts struct {
 	found         map[[2]string]outcome // (device, spec ID) -> outcome
 	nonConforming []string
 	internal      []string
+	setUp         string // the suite's set-up (BeforeSuite) failed: no spec ran
 }
 
 // readReport sorts every spec of the report into outcomes, verdict failures and internal
@@ -68,6 +69,9 @@ func readReport(rep types.Report) (*verdicts, error) {
 		if sr.LeafNodeType != types.NodeTypeIt {
 			if failed {
 				v.internal = append(v.internal, fmt.Sprintf("%s: %s", sr.LeafNodeType, firstLine(sr.Failure.Message)))
+				if sr.LeafNodeType.Is(types.NodeTypeBeforeSuite | types.NodeTypeSynchronizedBeforeSuite) {
+					v.setUp = firstLine(sr.Failure.Message)
+				}
 			}
 			continue
 		}
@@ -212,6 +216,9 @@ func (s *suite) finish(rep types.Report) error {
 	v, err := readReport(rep)
 	if err != nil {
 		return err
+	}
+	if v.setUp != "" {
+		return fmt.Errorf("the suite could not start (%s): no result set written", v.setUp)
 	}
 	if err := checkPlanAgainstReport(rep); err != nil {
 		return err
