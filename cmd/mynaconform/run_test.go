@@ -166,6 +166,26 @@ func TestRunLanguageFromLocale(t *testing.T) {
 	}
 }
 
+// TestRunColourOnTerminal: on a terminal (a pseudo-terminal from util-linux's script) the marks
+// are coloured; TestRunFromAnyFolder checks there is no colour code on a pipe.
+func TestRunColourOnTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to give the command a terminal (Debian package util-linux)")
+	}
+	u := newUserRun(t)
+	cmd := exec.Command(script, "-qec", u.bin+" run -only google-nexus-s -out out", "/dev/null")
+	cmd.Dir = u.dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.dir, "LANG=C.UTF-8", "TERM=xterm"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PIN \x1b[32m◯\x1b[0m  目視確認 \x1b[31m×\x1b[0m") {
+		t.Errorf("no coloured marks on a terminal:\n%q", out)
+	}
+}
+
 // TestRunBadInputs: each bad input is refused before anything runs, with exit 2 and one line
 // that names the flag, file or field and what is allowed; an earlier result set stays as it
 // was and nothing of it is shown as this run's.
