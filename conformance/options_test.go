@@ -2,13 +2,16 @@ package conformance
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/mynaconform/mynaconform/conformance/app"
 	"github.com/mynaconform/mynaconform/conformance/target"
 	"github.com/mynaconform/mynaconform/reports"
 )
@@ -138,21 +141,42 @@ func TestInstallReplacesWhole(t *testing.T) {
 	}
 }
 
-// TestStepsHaveJapaneseNames: every step the app names has a Japanese name in the list.
+// TestStepsHaveJapaneseNames: every step the app names (each Step constant of conformance/app,
+// read from its source so that a new one cannot be missed) has a Japanese name in the list.
 func TestStepsHaveJapaneseNames(t *testing.T) {
-	for _, step := range appSteps() {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "app", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []string{stepTerminalSetUp}
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				vs, ok := n.(*ast.ValueSpec)
+				if !ok {
+					return true
+				}
+				for i, name := range vs.Names {
+					if i >= len(vs.Values) {
+						break
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(name.Name, "Step") && lit.Kind == token.STRING {
+						v, _ := strconv.Unquote(lit.Value)
+						steps = append(steps, v)
+					}
+				}
+				return true
+			})
+		}
+	}
+	if len(steps) < 10 {
+		t.Fatalf("found only %d steps in conformance/app", len(steps))
+	}
+	for _, step := range steps {
 		if !reports.StepJA(step) {
 			t.Errorf("step %q has no Japanese name (reports/i18n.go stepsJA)", step)
 		}
-	}
-}
-
-func appSteps() []string {
-	return []string{
-		app.StepReadAuthCert, app.StepVerifyPIN, app.StepSignChallenge, app.StepTerminalCert, app.StepVerifyB,
-		app.StepReadCardFace, app.StepCheckFace, app.StepCardPresence, app.StepStaffConfirm, app.StepRegisterConsent,
-		app.StepActivate, app.StepLogin, app.StepChallenge, app.StepLookup, app.StepConnect, app.StepCheckCertificate,
-		stepTerminalSetUp,
 	}
 }
 
