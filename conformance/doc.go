@@ -14,8 +14,8 @@
 //   - `go test ./conformance -args ...` and the ginkgo CLI (`ginkgo -p ./conformance -- ...`):
 //     TestConformance calls the same Run with Options from the test binary's flags.
 //
-// Devices run concurrently where the target allows (a target with a Concurrency() method; the
-// emulator: one per CPU): each device's specs run in order on a worker goroutine with its own
+// Devices run concurrently where the target allows (target.Concurrency: the emulator one per
+// CPU, PC/SC one per vpcd slot): each device's specs run in order on a worker goroutine with its own
 // emulated qualification system, and the Its report what their bodies found, in tree order.
 // Ginkgo filters and the ginkgo CLI's -p run one device at a time per process; parallel.sh checks
 // that all three give the same list and transcripts.

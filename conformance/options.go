@@ -30,8 +30,8 @@ type Options struct {
 	Lang       string   // "ja" or "en" for the list and the terminal (empty: from the locale)
 
 	// Concurrency is how many devices run at once in this process: 0 takes the target's figure
-	// (the emulator: one per CPU; PC/SC: one). Ginkgo filters (label, focus) and the ginkgo
-	// CLI's -p run devices one at a time per process.
+	// (target.Concurrency: the emulator one per CPU, PC/SC one per vpcd slot). Ginkgo filters
+	// (label, focus) and the ginkgo CLI's -p run devices one at a time per process.
 	Concurrency int
 
 	// Progress, when set, gets one line per device as it finishes, with a count and the time

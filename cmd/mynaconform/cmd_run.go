@@ -33,7 +33,7 @@ func runSuite(ctx context.Context, args []string) int {
 	lab := fs.Bool("lab", false, "pcsc: the reader holds a real test card (secrets from MYNACONFORM_LAB_AUTH_PIN, MYNACONFORM_LAB_VERIFICATION_B)")
 	verdicts := fs.String("verdicts", "expect", "expect: verdicts must match what each catalogue profile's source implies; strict: any × fails; record: only write the list")
 	lang := fs.String("lang", "", "ja or en for the list and this output (default: from LC_ALL, LC_MESSAGES or LANG)")
-	parallel := fs.Int("p", 0, fmt.Sprintf("devices run at once, 1..%d (default: the target's figure: the emulator one per CPU, PC/SC one)", conformance.MaxConcurrency))
+	parallel := fs.Int("p", 0, fmt.Sprintf("devices run at once, 1..%d (default: the target's figure: the emulator one per CPU, PC/SC one per vpcd slot, a named reader one)", conformance.MaxConcurrency))
 	verbose := fs.Bool("v", false, "also print Ginkgo's report of every spec")
 	timeout := fs.Duration("timeout", 24*time.Hour, "give up after this long")
 	usage := func() {
