@@ -58,7 +58,7 @@ func TestEnvelopeOfProfiles(t *testing.T) {
 		cmdBy, respBy    string
 	}{
 		{"synthetic-max-261", 261, envelope.CauseLength, false, 0, 0, "TRN-C262", ""},
-		{"synthetic-max-262", 262, envelope.CauseLength, true, 0, 0, "TRN-C609", ""},
+		{"synthetic-max-262", 262, envelope.CauseLength, true, 0, 0, "TRN-C585", ""},
 		{"synthetic-max-65279", 0, envelope.CauseTimeout, true, 0, 0, "", ""},
 		{"synthetic-response-cap-1693", 0, envelope.CauseTimeout, true, 1693, 1692, "", "TRN-R1693"},
 		{"synthetic-response-cap-1694", 0, envelope.CauseTimeout, true, 1694, 1693, "", "TRN-R1693"},

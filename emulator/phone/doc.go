@@ -1,7 +1,7 @@
 // Package phone is the virtual NFC handset: a readers.Reader (and readers.Clocked) driven
 // entirely by a device Profile, carrying APDUs to a Card in the same process.
 //
-// It behaves as the handsets' NFC stacks do (../../shared/docs/devices.md):
+// It behaves as the handsets' NFC stacks do (docs/handsets.md):
 //
 //   - Connect fails with readers.ErrNoNFC or readers.ErrNoISODep for handsets without NFC or
 //     without ISO-DEP, and with readers.ErrNoCard while the card is out of the field; otherwise
