@@ -20,23 +20,7 @@ func (c *Card) keyEF(p2 byte, def *ef) (*ef, iso7816.StatusWord) {
 		}
 		return def, iso7816.SWOK
 	}
-	sfi := p2 & 0x1F
-	if p2&0x80 == 0 || p2&0x60 != 0 || sfi == 0x1F {
-		return nil, iso7816.SWWrongP1P2
-	}
-	e := c.curEF
-	if sfi != 0 {
-		e = c.cur.file(mynumber.FID(sfi))
-	}
-	switch {
-	case e == nil && sfi == 0:
-		return nil, iso7816.SWNoCurrentEF
-	case e == nil:
-		return nil, iso7816.SWFileNotFound
-	case e.kind != efPrivate:
-		return nil, iso7816.SWDataNotFound
-	}
-	return e, iso7816.SWOK
+	return c.efByP2(p2, efPrivate)
 }
 
 // sign is COMPUTE DIGITAL SIGNATURE 80 2A P1 P2 Lc data [Le] (card.md sections 4, 7, 8). P1 is

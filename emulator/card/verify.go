@@ -6,8 +6,12 @@ import (
 )
 
 // keyTarget resolves P2 of VERIFY, CHANGE REFERENCE DATA and CHANGE KEY: 80 = the current EF,
-// 80|SFI = that EF of the current DF.
-func (c *Card) keyTarget(p2 byte) (*ef, iso7816.StatusWord) {
+// 80|SFI = that EF of the current DF, which must hold reference data.
+func (c *Card) keyTarget(p2 byte) (*ef, iso7816.StatusWord) { return c.efByP2(p2, efRef) }
+
+// efByP2 resolves a P2 of 80 (the current EF) or 80|SFI (that EF of the current DF) to an EF of
+// the kind wanted.
+func (c *Card) efByP2(p2 byte, kind efKind) (*ef, iso7816.StatusWord) {
 	sfi := p2 & 0x1F
 	if p2&0x80 == 0 || p2&0x60 != 0 || sfi == 0x1F {
 		return nil, iso7816.SWWrongP1P2
@@ -21,7 +25,7 @@ func (c *Card) keyTarget(p2 byte) (*ef, iso7816.StatusWord) {
 		return nil, iso7816.SWNoCurrentEF
 	case e == nil:
 		return nil, iso7816.SWFileNotFound
-	case e.kind != efRef:
+	case e.kind != kind:
 		return nil, iso7816.SWDataNotFound
 	}
 	return e, iso7816.SWOK
