@@ -14,6 +14,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
@@ -60,7 +61,7 @@ func newWorld(ctx context.Context) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := onshi.WithFixtures(onshi.Config{
+	cfg, err := onshifixtures.Config(onshi.Config{
 		AuthRoots:          labRoots,
 		FaceIssuer:         labFace,
 		Institutions:       []onshi.InstitutionConfig{{Code: institutionCode, Name: "みらい訪問クリニック (synthetic)", AdminUser: adminUser, AdminPassword: adminPassword}},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
+	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 )
 
 func init() {
@@ -97,7 +98,7 @@ func runOnshi(ctx context.Context, args []string) int {
 		}
 		cfg.AuthRoots = roots
 	}
-	if cfg, err = onshi.WithFixtures(cfg); err != nil {
+	if cfg, err = onshifixtures.Config(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "onshi serve:", err)
 		return 1
 	}

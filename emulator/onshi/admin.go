@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/fixtures/insured"
 )
 
 // ユーザID: 2 to 8 half-width alphanumerics (seed).
@@ -349,7 +348,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (int, any
 		verr = api.New(api.CodeUserIDFormat, "")
 	case !checkText(req.UserName, 50):
 		verr = api.New(api.CodeUserNameInvalid, "")
-	case !insured.IsKatakana(req.UserNameKana) || utf8.RuneCountInString(req.UserNameKana) > 50:
+	case !IsFullWidthKatakana(req.UserNameKana) || utf8.RuneCountInString(req.UserNameKana) > 50:
 		verr = api.New(api.CodeUserNameKanaFormat, "")
 	default:
 		if _, err := parseDate(req.StartDate); err != nil {

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/mynaconform/mynaconform/fixtures/insured"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
@@ -41,7 +40,7 @@ type Config struct {
 	TerminalCertValidity time.Duration   // default 365 days
 
 	// Insured records and the auth certificates that identify them.
-	People      []insured.Person
+	People      []Person
 	Enrollments []Enrollment
 
 	// Synchronous is the SQLite synchronous level: "FULL" (default) or "NORMAL". See store.go.

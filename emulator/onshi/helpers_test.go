@@ -17,6 +17,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
@@ -56,7 +57,7 @@ func terminalKey(t testing.TB) ([]byte, *rsa.PrivateKey) {
 
 func baseConfig(t testing.TB, clock onshi.Clock) onshi.Config {
 	t.Helper()
-	cfg, err := onshi.WithFixtures(onshi.Config{
+	cfg, err := onshifixtures.Config(onshi.Config{
 		Institutions: []onshi.InstitutionConfig{
 			{Code: instA, Name: "試験在宅クリニック", AdminUser: "admin", AdminPassword: adminPW},
 			{Code: instB, Name: "試験訪問薬局", AdminUser: "admin", AdminPassword: adminPW},

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/fixtures/insured"
 )
 
 func sexLabel(sex int) string {
@@ -70,10 +69,6 @@ func (s *Server) consentOf(se *session, id string) (*consentRow, error) {
 	return c, nil
 }
 
-func normKana(s string) string {
-	return strings.NewReplacer("　", "", " ", "").Replace(s)
-}
-
 // search is 資格確認結果検索: by consent ID, by consent date range, or by name (kana). Only
 // people who consented at this institution, with a consent in force, are found.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -122,7 +117,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) (int, any, error
 		}
 	case byKana:
 		q := normKana(req.NameKana)
-		if !insured.IsKatakana(q) {
+		if !isKanaQuery(q) {
 			return 0, nil, s.refuse(a, api.New(api.CodeSearchCriteria, "name_kana must be katakana"))
 		}
 		a.target = "kana"

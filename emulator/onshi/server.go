@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/fixtures/insured"
 )
 
 // Server is one emulated qualification system: an http.Handler over a durable store. Many can
@@ -29,7 +28,7 @@ type Server struct {
 	roots *x509.CertPool
 	inter *x509.CertPool
 
-	people map[string]*insured.Person
+	people map[string]*Person
 
 	mu           sync.RWMutex
 	institutions map[string]*institution
@@ -74,7 +73,7 @@ func Open(dir string, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: c, st: st, roots: x509.NewCertPool(), inter: x509.NewCertPool(),
-		people:       map[string]*insured.Person{},
+		people:       map[string]*Person{},
 		institutions: map[string]*institution{},
 		enrolled:     map[string]string{},
 		sessions:     map[string]*session{},
@@ -88,7 +87,16 @@ func Open(dir string, cfg Config) (*Server, error) {
 		s.inter.AddCert(r)
 	}
 	for i := range c.People {
-		s.people[c.People[i].ID] = &c.People[i]
+		p := c.People[i]
+		if err := p.Validate(); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("onshi: insured record %d (%s): %w", i, p.ID, err)
+		}
+		if _, dup := s.people[p.ID]; dup {
+			st.Close()
+			return nil, fmt.Errorf("onshi: insured record %q configured twice", p.ID)
+		}
+		s.people[p.ID] = &p
 	}
 	for _, e := range c.Enrollments {
 		if _, ok := s.people[e.PersonID]; !ok {

@@ -11,6 +11,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 )
 
 // A refusal is an *api.Error: match it with errors.Is against the sentinels or with api.IsCode.
@@ -18,7 +19,7 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "onshi-example")
 	defer os.RemoveAll(dir)
 	clock := onshi.NewFakeClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
-	cfg, err := onshi.WithFixtures(onshi.Config{Clock: clock, PasswordIterations: 1000,
+	cfg, err := onshifixtures.Config(onshi.Config{Clock: clock, PasswordIterations: 1000,
 		Institutions: []onshi.InstitutionConfig{{Code: "1310000001", Name: "試験在宅クリニック", AdminUser: "admin", AdminPassword: "Example123"}}})
 	if err != nil {
 		fmt.Println(err)

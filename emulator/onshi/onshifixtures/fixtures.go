@@ -1,0 +1,55 @@
+// Package onshifixtures wires the project's synthetic test data into an onshi.Config: the test
+// JPKI auth CA as trust anchor, the card-face issuer key, the terminal CA, the insured records of
+// fixtures/insured and an enrollment of every persona's auth certificate (and card key) to the
+// record naming that persona. The service itself knows nothing of fixtures; this is the wiring
+// that `mynaconform onshi serve`, the conformance suite and the tests use.
+package onshifixtures
+
+import (
+	"fmt"
+
+	"github.com/mynaconform/mynaconform/emulator/onshi"
+	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/fixtures/insured"
+)
+
+// Config returns cfg completed with the fixtures. Fields already set in cfg are kept (AuthRoots
+// and Enrollments are added to); People, when already set, are kept and only the records naming
+// a persona of fixtures/insured are enrolled.
+func Config(cfg onshi.Config) (onshi.Config, error) {
+	pki, err := fixtures.PKI()
+	if err != nil {
+		return cfg, err
+	}
+	records, err := insured.Load()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.AuthRoots = append(cfg.AuthRoots, pki.AuthCA)
+	if cfg.FaceIssuer == nil {
+		cfg.FaceIssuer = &pki.FaceIssuerKey.PublicKey
+	}
+	if cfg.TerminalCA == nil {
+		cfg.TerminalCA, cfg.TerminalCAID = pki.TerminalCAKey, fixtures.TerminalCAKeyID
+	}
+	if cfg.People == nil {
+		for _, r := range records {
+			cfg.People = append(cfg.People, r.Person)
+		}
+	}
+	configured := map[string]bool{}
+	for _, p := range cfg.People {
+		configured[p.ID] = true
+	}
+	for _, r := range records {
+		if r.Persona == "" || !configured[r.ID] {
+			continue
+		}
+		per, err := fixtures.PersonaByID(r.Persona)
+		if err != nil {
+			return cfg, fmt.Errorf("onshifixtures: insured record %s: %w", r.ID, err)
+		}
+		cfg.Enrollments = append(cfg.Enrollments, onshi.Enrollment{AuthCert: per.AuthCert, PersonID: r.ID})
+	}
+	return cfg, nil
+}
