@@ -21,7 +21,7 @@ import (
 
 // Synthetic institution of the suite (医療機関コード is 10 digits).
 const (
-	institutionCode = "1312345678"
+	institutionCode = "1312345679" // a 医療機関コード with a valid check digit
 	adminUser       = "admin"
 	adminPassword   = "Suite-Admin-2026"
 )
@@ -66,7 +66,8 @@ func newWorld(ctx context.Context) (*world, error) {
 		FaceIssuer:         labFace,
 		Institutions:       []onshi.InstitutionConfig{{Code: institutionCode, Name: "みらい訪問クリニック (synthetic)", AdminUser: adminUser, AdminPassword: adminPassword}},
 		Clock:              clock,
-		PasswordIterations: 1000, // the suite's accounts are synthetic; the default is for real use
+		LabEnrollment:      labRun.Load(), // a lab card's certificate is enrolled through the lab hook
+		PasswordIterations: 1000,          // the suite's accounts are synthetic; the default is for real use
 	})
 	if err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ func runOnshi(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("onshi serve", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8870", "address to listen on (port 0 picks one; the address is printed)")
 	data := fs.String("data", "", "data directory (SQLite database, created if missing) [required]")
-	inst := fs.String("institution", "1310000001", "医療機関コード (10 digits) of the bootstrapped institution")
+	inst := fs.String("institution", "1310123458", "医療機関コード (10 digits with a valid check digit) of the bootstrapped institution")
 	instName := fs.String("institution-name", "試験在宅クリニック", "name of the bootstrapped institution")
 	adminUser := fs.String("admin-user", "admin", "管理アカウント user ID (2-8 alphanumerics)")
 	var extra []string
@@ -45,12 +45,18 @@ func runOnshi(ctx context.Context, args []string) int {
 	delay := fs.Duration("activation-delay", 10*time.Minute, "activation code usable this long after issue")
 	ttl := fs.Duration("activation-ttl", 7*24*time.Hour, "activation code expiry after issue")
 	idle := fs.Duration("session-idle", 30*time.Minute, "session idle timeout")
+	sessMax := fs.Duration("session-max", 8*time.Hour, "absolute session lifetime, however active")
 	chTTL := fs.Duration("challenge-ttl", 5*time.Minute, "challenge lifetime")
 	lockout := fs.Int("lockout", 5, "consecutive wrong passwords that lock an account")
 	consent := fs.Duration("consent-validity", 0, "consent validity from the day given (0: until revoked, 居宅同意取得型)")
 	sync := fs.String("synchronous", "FULL", "SQLite synchronous level: FULL (survives power loss) or NORMAL (survives SIGKILL)")
 	iters := fs.Int("password-iterations", 100000, "PBKDF2 iterations for stored passwords")
 	trust := fs.String("trust-auth-ca", "", "extra JPKI auth root certificates (PEM or DER file), e.g. J-LIS CAs in a lab")
+	lab := fs.Bool("lab-enrollment", false, "turn on POST /v1/admin/enrollments: an institution's admin may link a lab card's auth certificate to a synthetic record, for that institution only")
+	resetAdmin := fs.Bool("reset-admin", false, "set the admins' passwords to the configured one and clear their locks (recovery of a locked-out administrator; audited)")
+	var crls []string
+	fs.Func("crl", "JPKI revocation list to load at start: X.509 CRL file, DER or PEM, signed by a trusted auth CA (repeatable)",
+		func(v string) error { crls = append(crls, v); return nil })
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -76,9 +82,17 @@ func runOnshi(ctx context.Context, args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg := onshi.Config{
 		Institutions:    insts,
-		ActivationDelay: *delay, ActivationTTL: *ttl, SessionIdle: *idle, ChallengeTTL: *chTTL,
+		ActivationDelay: *delay, ActivationTTL: *ttl, SessionIdle: *idle, SessionMax: *sessMax, ChallengeTTL: *chTTL,
 		LockoutThreshold: *lockout, ConsentValidity: *consent, Synchronous: strings.ToUpper(*sync),
-		PasswordIterations: *iters, Logger: log,
+		PasswordIterations: *iters, Logger: log, LabEnrollment: *lab, ResetAdmins: *resetAdmin,
+	}
+	for _, f := range crls {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "onshi serve: --crl:", err)
+			return 2
+		}
+		cfg.CRLs = append(cfg.CRLs, b)
 	}
 	if *fake {
 		t0 := time.Now()
@@ -104,8 +118,10 @@ func runOnshi(ctx context.Context, args []string) int {
 	}
 	srv, err := onshi.Open(*data, cfg)
 	if err != nil {
+		// Configuration the service refuses (institution code, admin password policy, a CRL
+		// that does not parse or is not signed by a trusted CA) is bad input; the rest is set-up.
 		fmt.Fprintln(os.Stderr, "onshi serve:", err)
-		return 1
+		return 2
 	}
 	defer srv.Close()
 	ln, err := net.Listen("tcp", *listen)
@@ -116,7 +132,7 @@ func runOnshi(ctx context.Context, args []string) int {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 	// The one line tools wait for; the password is never printed.
-	fmt.Printf("onshi: listening on http://%s (institution %s, data %s, fake clock %t)\n", ln.Addr(), *inst, *data, *fake)
+	fmt.Printf("onshi: listening on http://%s (institution %s, data %s, fake clock %t, lab enrollment %t)\n", ln.Addr(), *inst, *data, *fake, *lab)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -16,15 +17,16 @@ import (
 // the terminal certificate it shows the card in visual mode.
 type Device struct {
 	ID           string
-	Credential   string // secret: never logged
-	TerminalCert []byte // CV certificate for 80 A2
+	Credential   string          // secret: never logged
+	TerminalCert []byte          // CV certificate for 80 A2
+	Key          *rsa.PrivateKey // the terminal key certified at activation; logins prove possession of it
 }
 
 // App is one installation of the app on one handset.
 type App struct {
 	Service     *client.Client
 	Institution string          // 医療機関コード
-	Key         *rsa.PrivateKey // the device's terminal key; its public part is certified at activation
+	Key         *rsa.PrivateKey // the device's terminal key (one per device; generated at Activate when nil); certified at activation
 	FaceIssuer  *rsa.PublicKey  // trusted card-face issuer key
 	Visual      VisualConfig    // model switches of the visual mode
 	Device      Device
@@ -32,9 +34,17 @@ type App struct {
 	sess *client.Session
 }
 
-// Activate is the app's first login: 医療機関コード + user ID + password + activation code. It
-// registers the device and keeps its credential and terminal certificate.
+// Activate is the app's first login: 医療機関コード + user ID + password + activation code, and
+// a proof that the app holds its terminal key. It registers the device and keeps its credential
+// and terminal certificate.
 func (a *App) Activate(ctx context.Context, userID, password, code string) error {
+	if a.Key == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return stepErr(StepActivate, err)
+		}
+		a.Key = k
+	}
 	pub, err := x509.MarshalPKIXPublicKey(&a.Key.PublicKey)
 	if err != nil {
 		return stepErr(StepActivate, err)
@@ -42,23 +52,23 @@ func (a *App) Activate(ctx context.Context, userID, password, code string) error
 	res, sess, err := a.Service.Activate(ctx, api.ActivateRequest{
 		InstitutionCode: a.Institution, UserID: userID, Password: password,
 		ActivationCode: code, TerminalPublicKey: pub,
-	})
+	}, a.Key)
 	if err != nil {
 		return stepErr(StepActivate, err)
 	}
-	a.Device = Device{ID: res.DeviceID, Credential: res.DeviceCredential, TerminalCert: res.TerminalCertificate}
+	a.Device = Device{ID: res.DeviceID, Credential: res.DeviceCredential, TerminalCert: res.TerminalCertificate, Key: a.Key}
 	a.sess = sess
 	return nil
 }
 
 // Login is a later login from the activated device.
 func (a *App) Login(ctx context.Context, userID, password string) error {
-	if a.Device.ID == "" {
+	if a.Device.ID == "" || a.Device.Key == nil {
 		return stepErr(StepLogin, errors.New("device not activated"))
 	}
 	sess, err := a.Service.Login(ctx, api.LoginRequest{
 		DeviceID: a.Device.ID, DeviceCredential: a.Device.Credential, UserID: userID, Password: password,
-	})
+	}, a.Device.Key)
 	if err != nil {
 		return stepErr(StepLogin, err)
 	}

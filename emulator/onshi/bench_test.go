@@ -29,8 +29,7 @@ func benchEnv(b *testing.B, sessions int) (*env, []*client.Session) {
 	_, act, _ := e.device(doctorID)
 	var out []*client.Session
 	for range sessions {
-		out = append(out, must(e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential,
-			UserID: doctorID, Password: userPW})))
+		out = append(out, must(e.login(act, doctorID)))
 	}
 	return e, out
 }

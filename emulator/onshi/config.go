@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
+	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
@@ -16,14 +16,18 @@ import (
 // each field (model values of onshi.md unless the seed says otherwise).
 type Config struct {
 	// Institutions bootstrapped at start (医療機関等 with their 管理アカウント). Existing ones keep
-	// their settings; the admin password is reset to the configured one.
+	// their settings, and an existing admin keeps its password and lock (lockouts are durable).
 	Institutions []InstitutionConfig
+	// ResetAdmins sets every configured admin's password to the configured one and clears its
+	// lock (serve --reset-admin: the recovery of a locked-out administrator). Audited.
+	ResetAdmins bool
 
 	Clock Clock // default SystemClock
 
 	ActivationDelay    time.Duration // code usable after issue; default 10m (seed: 10分程度)
 	ActivationTTL      time.Duration // code expiry after issue; default 7 days (model)
 	SessionIdle        time.Duration // app and admin sessions; default 30m idle (model)
+	SessionMax         time.Duration // absolute session lifetime, however active; default 8h (model)
 	ChallengeTTL       time.Duration // default 5m (model)
 	LockoutThreshold   int           // consecutive wrong passwords that lock; default 5 (model)
 	PasswordIterations int           // PBKDF2 iterations; default 100000
@@ -39,16 +43,25 @@ type Config struct {
 	TerminalCAID         mynumber.KeyID  // key id of TerminalCA (JPKI EF 0016): the issuer id of terminal certificates
 	TerminalCertValidity time.Duration   // default 365 days
 
-	// Insured records and the auth certificates that identify them.
+	// Revocation lists (X.509 CRLs, DER or PEM) of the auth CAs, loaded at start (serve --crl);
+	// more can be loaded through PUT /v1/admin/crl. Each must be signed by a trusted auth CA.
+	CRLs [][]byte
+
+	// Insured records and the auth certificates that identify them (the issuance records:
+	// they apply to every institution).
 	People      []Person
 	Enrollments []Enrollment
+	// LabEnrollment turns on POST /v1/admin/enrollments (serve --lab-enrollment): an
+	// institution's admin may link an auth certificate nobody is enrolled with (a real test
+	// card's) to a synthetic record, for that institution's consents only. Off by default.
+	LabEnrollment bool
 
 	// Synchronous is the SQLite synchronous level: "FULL" (default) or "NORMAL". See store.go.
 	Synchronous  string
 	MaxBodyBytes int64 // request body limit; default 64 KiB
 	MaxBatch     int   // writes per group commit; default 128
-	// MaxChallenges bounds challenges kept in memory (outstanding and used); default 262144.
-	MaxChallenges int
+	// Limits per client address, session and institution (rates, sessions, challenges).
+	Limits Limits
 	// TestClock exposes POST /v1/test/clock; Clock must then be a *FakeClock.
 	TestClock bool
 	Logger    *slog.Logger // default: discard. Never receives secrets.
@@ -62,13 +75,15 @@ type InstitutionConfig struct {
 	AdminPassword string // never logged
 }
 
-// Enrollment links a JPKI auth certificate (DER) to an insured record.
+// Enrollment links a JPKI auth certificate (DER) to an insured record: what the issuer (J-LIS)
+// knows when it writes the certificate to a card. CardKey is the public key of that same card's
+// card-face AP (券面事項確認AP key 001A, the DF24 of its face record); visual mode accepts a card
+// only if its face key is the one enrolled with the certificate presented (API.md, visual mode).
 type Enrollment struct {
 	AuthCert []byte
 	PersonID string
+	CardKey  *rsa.PublicKey // nil: unknown, visual mode is refused for this certificate
 }
-
-var institutionCodeRE = regexp.MustCompile(`^[0-9]{10}$`)
 
 func (c *Config) withDefaults() (Config, error) {
 	d := *c
@@ -84,6 +99,7 @@ func (c *Config) withDefaults() (Config, error) {
 	def(&d.ActivationTTL, 7*24*time.Hour)
 	def(&d.SessionIdle, 30*time.Minute)
 	def(&d.ChallengeTTL, 5*time.Minute)
+	def(&d.SessionMax, 8*time.Hour)
 	def(&d.TerminalCertValidity, 365*24*time.Hour)
 	if d.LockoutThreshold <= 0 {
 		d.LockoutThreshold = 5
@@ -94,9 +110,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 64 << 10
 	}
-	if d.MaxChallenges <= 0 {
-		d.MaxChallenges = 1 << 18
-	}
+	d.Limits = d.Limits.withDefaults()
 	if d.MaxBatch <= 0 {
 		d.MaxBatch = 128
 	}
@@ -125,11 +139,16 @@ func (c *Config) withDefaults() (Config, error) {
 		}
 	}
 	for _, in := range d.Institutions {
-		if !institutionCodeRE.MatchString(in.Code) {
-			return d, fmt.Errorf("onshi: institution code %q is not 10 digits", in.Code)
+		if !ValidInstitutionCode(in.Code) {
+			return d, fmt.Errorf("onshi: institution code %q is not a 10-digit 医療機関コード with a valid prefecture and check digit", in.Code)
 		}
 		if !userIDRE.MatchString(in.AdminUser) || in.AdminPassword == "" || in.Name == "" {
 			return d, fmt.Errorf("onshi: institution %s: name, admin user (2-8 alphanumerics) and admin password are required", in.Code)
+		}
+		if err := checkPasswordPolicy(in.AdminPassword, in.AdminUser); err != nil {
+			var ae *api.Error
+			errors.As(err, &ae)
+			return d, fmt.Errorf("onshi: institution %s: the admin password does not meet the policy (%s): %s", in.Code, ae.Detail, ae.Message)
 		}
 	}
 	return d, nil

@@ -21,6 +21,8 @@ import (
 type verifiedCert struct {
 	pub                 *rsa.PublicKey
 	notBefore, notAfter time.Time
+	issuerKey           string // hex SHA-256 of the issuing CA's public key (PKIX DER): the CRL's key
+	serial              string // decimal serial number
 }
 
 type certCache struct {
@@ -55,7 +57,10 @@ func (s *Server) verifyAuthCert(der []byte, now time.Time) (string, *rsa.PublicK
 			}
 			return h, nil, api.New(api.CodeCertUntrusted, "")
 		}
-		v = &verifiedCert{pub: pub, notBefore: cert.NotBefore, notAfter: cert.NotAfter}
+		v = &verifiedCert{pub: pub, notBefore: cert.NotBefore, notAfter: cert.NotAfter, serial: cert.SerialNumber.String()}
+		if len(chains[0]) > 1 {
+			v.issuerKey = certHash(chains[0][1].RawSubjectPublicKeyInfo)
+		}
 		for _, c := range chains[0][1:] {
 			if c.NotBefore.After(v.notBefore) {
 				v.notBefore = c.NotBefore
@@ -74,6 +79,10 @@ func (s *Server) verifyAuthCert(der []byte, now time.Time) (string, *rsa.PublicK
 	if now.Before(v.notBefore) || now.After(v.notAfter) {
 		return h, nil, api.New(api.CodeCertExpired, "")
 	}
+	// Revocation is checked at every use: a list loaded later applies to cached certificates.
+	if at, ok := s.revoked.lookup(v.issuerKey, v.serial); ok && !now.Before(at) {
+		return h, nil, api.Newf(api.CodeCertRevoked, "revoked %s", at.UTC().Format(time.RFC3339))
+	}
 	return h, v.pub, nil
 }
 
@@ -85,18 +94,18 @@ func verifyChallengeSig(pub *rsa.PublicKey, nonce, sig []byte) bool {
 // registerConsent is 同意登録. Everything expensive (chain, signatures, the face record) is
 // checked before the write is queued.
 func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, a, err := s.appSession(r)
+	se, err := s.auth(r, false)
 	if err != nil {
 		return 0, nil, err
 	}
+	ri := info(r)
 	var req api.ConsentRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
-	a.action = "consent.register"
 	now := s.now()
 	if req.Mode != api.ModePIN && req.Mode != api.ModeVisual {
-		return 0, nil, s.refuse(a, api.New(api.CodeModeInvalid, ""))
+		return 0, nil, api.New(api.CodeModeInvalid, "")
 	}
 	today := dateOf(now)
 	validUntil := ""
@@ -105,69 +114,69 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 	}
 	if req.ValidUntil != "" {
 		if _, err := parseDate(req.ValidUntil); err != nil || req.ValidUntil <= today {
-			return 0, nil, s.refuse(a, api.New(api.CodeValidUntilInvalid, ""))
+			return 0, nil, api.New(api.CodeValidUntilInvalid, "")
 		}
 		if validUntil == "" || req.ValidUntil < validUntil {
 			validUntil = req.ValidUntil
 		}
 	}
-	nonce, err := s.consumeChallenge(req.ChallengeID, secretHash(bearer(r)), se.deviceID, now)
+	nonce, err := s.consumeChallenge(req.ChallengeID, se.key, se.deviceID, now)
 	if err != nil {
-		return 0, nil, s.refuse(a, err)
+		return 0, nil, err
 	}
 	hash, pub, err := s.verifyAuthCert(req.AuthCertificate, now)
 	if err != nil {
-		return 0, nil, s.refuse(a, err)
+		return 0, nil, err
 	}
-	s.mu.RLock()
-	personID, enrolled := s.enrolled[hash]
-	s.mu.RUnlock()
-	a.target = personID
+	en, enrolled := s.enrollmentOf(se.institution, hash)
+	if enrolled {
+		ri.target = "person:" + en.personID
+	}
 	var face *mynumber.FaceRecord
 	switch req.Mode {
 	case api.ModePIN:
 		if !verifyChallengeSig(pub, nonce, req.Signature) {
-			return 0, nil, s.refuse(a, api.New(api.CodeSignatureInvalid, ""))
+			return 0, nil, api.New(api.CodeSignatureInvalid, "")
 		}
 	case api.ModeVisual:
 		if face, err = mynumber.ParseFaceRecord(req.FaceRecord); err != nil {
-			return 0, nil, s.refuse(a, api.New(api.CodeFaceRecordMalformed, ""))
+			return 0, nil, api.New(api.CodeFaceRecordMalformed, "")
 		}
 		if face.Verify(s.cfg.FaceIssuer) != nil {
-			return 0, nil, s.refuse(a, api.New(api.CodeFaceRecordTampered, ""))
+			return 0, nil, api.New(api.CodeFaceRecordTampered, "")
 		}
 		if !verifyChallengeSig(face.CardKey, nonce, req.CardSignature) {
-			return 0, nil, s.refuse(a, api.New(api.CodeCardSignatureInvalid, ""))
+			return 0, nil, api.New(api.CodeCardSignatureInvalid, "")
 		}
 		if !req.StaffConfirmed {
-			return 0, nil, s.refuse(a, api.New(api.CodeStaffNotConfirmed, ""))
+			return 0, nil, api.New(api.CodeStaffNotConfirmed, "")
 		}
 	}
 	if !enrolled {
-		return 0, nil, s.refuse(a, api.New(api.CodePersonNotEnrolled, ""))
+		return 0, nil, api.New(api.CodePersonNotEnrolled, "")
 	}
-	p := s.people[personID]
+	p := s.people[en.personID]
 	if p == nil { // enrolled in the database to a record no longer configured
-		return 0, nil, s.refuse(a, api.New(api.CodePersonUnknown, ""))
+		return 0, nil, api.New(api.CodePersonUnknown, "")
 	}
 	if face != nil {
 		// The face record must describe the person the auth certificate identifies.
 		if face.BirthDate != compactDate(p.BirthDate) || face.Sex != p.Sex {
-			return 0, nil, s.refuse(a, api.New(api.CodeFaceRecordMismatch, ""))
+			return 0, nil, api.New(api.CodeFaceRecordMismatch, "")
 		}
 	}
 	c := api.Consent{ID: newID("CN"), Mode: req.Mode, Items: req.Items, DeviceID: se.deviceID, UserID: se.userID,
 		GivenAt: now.UTC(), ValidUntil: validUntil}
-	a.target = c.ID + " person:" + personID
-	err = s.st.write(&writeOp{at: now, audit: a, apply: func(tx *sql.Tx, _ *auditRec) error {
-		_, err := tx.Stmt(s.st.insConsent).Exec(c.ID, se.institution, personID, hash, c.DeviceID, c.UserID, c.Mode,
-			c.Items.Medication, c.Items.Clinical, c.Items.Checkup, now.UnixNano(), c.ValidUntil)
+	ri.target = c.ID + " person:" + en.personID
+	err = s.commit(ri, func(tx *sql.Tx, _ *auditRec) error {
+		_, err := tx.Stmt(s.st.insConsent).Exec(c.ID, se.institution, en.personID, hash, c.DeviceID, c.UserID, c.Mode,
+			c.Items.Medication, c.Items.Clinical, c.Items.Checkup, false, false, "", now.UnixNano(), c.ValidUntil)
 		return err
-	}})
+	}, nil)
 	if err != nil {
 		return 0, nil, err
 	}
-	cr := consentRow{Consent: c, institution: se.institution, personID: personID}
+	cr := consentRow{Consent: c, institution: se.institution, personID: en.personID}
 	return http.StatusCreated, api.ConsentResponse{Consent: c, Result: s.result(&cr)}, nil
 }
 
@@ -180,14 +189,14 @@ func compactDate(d string) string {
 }
 
 func (s *Server) revokeConsent(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, a, err := s.appSession(r)
+	se, err := s.auth(r, false)
 	if err != nil {
 		return 0, nil, err
 	}
 	id := r.PathValue("id")
-	a.action, a.target = "consent.revoke", id
+	info(r).target = id
 	now := s.now()
-	err = s.st.write(&writeOp{at: now, audit: a, apply: func(tx *sql.Tx, _ *auditRec) error {
+	err = s.commit(info(r), func(tx *sql.Tx, _ *auditRec) error {
 		var inst string
 		var rev sql.NullInt64
 		err := tx.QueryRow(`SELECT institution, revoked_at FROM consents WHERE id = ?`, id).Scan(&inst, &rev)
@@ -201,7 +210,7 @@ func (s *Server) revokeConsent(w http.ResponseWriter, r *http.Request) (int, any
 		}
 		_, err = tx.Exec(`UPDATE consents SET revoked_at = ? WHERE id = ?`, now.UnixNano(), id)
 		return err
-	}})
+	}, nil)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -212,17 +221,25 @@ func (s *Server) revokeConsent(w http.ResponseWriter, r *http.Request) (int, any
 type consentRow struct {
 	api.Consent
 	institution, personID string
+	limitCert, disease    bool   // 限度額適用認定証 and 特定疾病療養受療証 consent items
+	prescription          string // 処方箋の発行形態 as recorded
 }
+
+// consentCols are the columns scanConsent reads.
+const consentCols = `id, institution, person_id, device_id, user_id, mode, medication, clinical, checkup, limit_certificate, specific_disease, prescription_issue, given_at, valid_until, revoked_at`
 
 func scanConsent(sc interface{ Scan(...any) error }) (*consentRow, error) {
 	var c consentRow
 	var given int64
 	var rev sql.NullInt64
+	var limitCert, disease bool
+	var prescription string
 	if err := sc.Scan(&c.ID, &c.institution, &c.personID, &c.DeviceID, &c.UserID, &c.Mode,
-		&c.Items.Medication, &c.Items.Clinical, &c.Items.Checkup, &given, &c.ValidUntil, &rev); err != nil {
+		&c.Items.Medication, &c.Items.Clinical, &c.Items.Checkup, &limitCert, &disease, &prescription, &given, &c.ValidUntil, &rev); err != nil {
 		return nil, err
 	}
 	c.GivenAt, c.RevokedAt = fromNanos(given), nullTime(rev)
+	c.limitCert, c.disease, c.prescription = limitCert, disease, prescription
 	return &c, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -112,17 +113,20 @@ func TestCrashDurability(t *testing.T) {
 		codes = append(codes, must(a.IssueActivationCode(ctx, fmt.Sprintf("端末%d", i))))
 	}
 	must(c.AdvanceClock(ctx, 10*time.Minute))
-	der, _ := terminalKey(t)
-	type dev struct{ id, cred string }
+	type dev struct {
+		id, cred string
+		key      *rsa.PrivateKey
+	}
 	var devs []dev
 	var sessions []*client.Session
-	for _, code := range codes[:4] {
+	for i, code := range codes[:4] {
+		k := poolKey(i)
 		res, s, err := c.Activate(ctx, api.ActivateRequest{InstitutionCode: instA, UserID: doctorID, Password: userPW,
-			ActivationCode: code.Code, TerminalPublicKey: der})
+			ActivationCode: code.Code, TerminalPublicKey: pubDER(k)}, k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		devs = append(devs, dev{res.DeviceID, res.DeviceCredential})
+		devs = append(devs, dev{res.DeviceID, res.DeviceCredential, k})
 		sessions = append(sessions, s)
 	}
 
@@ -195,7 +199,7 @@ func TestCrashDurability(t *testing.T) {
 	var s *client.Session
 	for _, d := range devs {
 		var err error
-		if s, err = c2.Login(ctx, api.LoginRequest{DeviceID: d.id, DeviceCredential: d.cred, UserID: doctorID, Password: userPW}); err != nil {
+		if s, err = c2.Login(ctx, api.LoginRequest{DeviceID: d.id, DeviceCredential: d.cred, UserID: doctorID, Password: userPW}, d.key); err != nil {
 			t.Fatalf("device %s after restart: %v", d.id, err)
 		}
 	}

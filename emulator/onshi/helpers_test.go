@@ -24,8 +24,8 @@ import (
 
 // Test secrets. They must never show up in the database, the WAL or the audit trail.
 const (
-	instA    = "1310000001"
-	instB    = "2710000002"
+	instA    = "1310123458" // 医療機関コード with a valid check digit
+	instB    = "2710500014"
 	adminPW  = "AdminPass123"
 	initPW   = "Initial123x"
 	userPW   = "Changed456y"
@@ -36,23 +36,69 @@ const (
 // start is the fake clock's start: 2026-04-01 09:00 JST (persona auth certificates are valid).
 var start = time.Date(2026, 4, 1, 9, 0, 0, 0, time.FixedZone("JST", 9*3600))
 
+// Terminal keys: one key, one device, so every activation takes the next key of a pool shared
+// by the tests of the binary (RSA key generation is slow; each env uses pool keys in order).
 var (
-	termKeyOnce sync.Once
-	termKey     *rsa.PrivateKey
-	termKeyDER  []byte
+	termKeyMu sync.Mutex
+	termKeys  []*rsa.PrivateKey
 )
 
-// terminalKey is the app's device key, generated once per test binary.
-func terminalKey(t testing.TB) ([]byte, *rsa.PrivateKey) {
-	termKeyOnce.Do(func() {
+func poolKey(i int) *rsa.PrivateKey {
+	termKeyMu.Lock()
+	defer termKeyMu.Unlock()
+	for len(termKeys) <= i {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			panic(err)
 		}
-		termKey = k
-		termKeyDER, _ = x509.MarshalPKIXPublicKey(&k.PublicKey)
-	})
-	return termKeyDER, termKey
+		termKeys = append(termKeys, k)
+	}
+	return termKeys[i]
+}
+
+func pubDER(k *rsa.PrivateKey) []byte { return must(x509.MarshalPKIXPublicKey(&k.PublicKey)) }
+
+// nextKey is the env's next unused terminal key.
+func (e *env) nextKey() *rsa.PrivateKey {
+	e.mu.Lock()
+	i := e.keysUsed
+	e.keysUsed++
+	e.mu.Unlock()
+	return poolKey(i)
+}
+
+// activateWith activates a device with a fresh terminal key, proving possession of it; the key
+// is kept for the device's later logins (e.login).
+func (e *env) activateWith(inst, user, pw, code string) (*api.ActivateResponse, *client.Session, error) {
+	k := e.nextKey()
+	res, s, err := e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: inst, UserID: user, Password: pw, ActivationCode: code, TerminalPublicKey: pubDER(k)}, k)
+	if err == nil {
+		e.mu.Lock()
+		e.devKeys[res.DeviceID] = k
+		e.mu.Unlock()
+	}
+	return res, s, err
+}
+
+// devKey is the terminal key of an activated device (nil for an unknown one).
+func (e *env) devKey(id string) *rsa.PrivateKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.devKeys[id]
+}
+
+// loginReq logs in with req, proving possession of the device's key.
+func (e *env) loginReq(req api.LoginRequest) (*client.Session, error) {
+	k := e.devKey(req.DeviceID)
+	if k == nil {
+		k = poolKey(0)
+	}
+	return e.c.Login(e.ctx, req, k)
+}
+
+// login is a later login of user on the activated device.
+func (e *env) login(act *api.ActivateResponse, user string) (*client.Session, error) {
+	return e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: user, Password: userPW})
 }
 
 func baseConfig(t testing.TB, clock onshi.Clock) onshi.Config {
@@ -79,11 +125,15 @@ type env struct {
 	hs    *httptest.Server
 	c     *client.Client
 	ctx   context.Context
+
+	mu       sync.Mutex
+	keysUsed int
+	devKeys  map[string]*rsa.PrivateKey
 }
 
 func newEnv(t testing.TB, mod func(*onshi.Config)) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: onshi.NewFakeClock(start), ctx: context.Background()}
+	e := &env{t: t, dir: t.TempDir(), clock: onshi.NewFakeClock(start), ctx: context.Background(), devKeys: map[string]*rsa.PrivateKey{}}
 	cfg := baseConfig(t, e.clock)
 	if mod != nil {
 		mod(&cfg)
@@ -157,8 +207,7 @@ func (e *env) code(a *client.Admin, memo string) string {
 
 func (e *env) activate(user, code string) (*api.ActivateResponse, *client.Session) {
 	e.t.Helper()
-	der, _ := terminalKey(e.t)
-	res, s, err := e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: instA, UserID: user, Password: userPW, ActivationCode: code, TerminalPublicKey: der})
+	res, s, err := e.activateWith(instA, user, userPW, code)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,11 +1,15 @@
 package onshi
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 )
@@ -70,17 +74,19 @@ func (s *Server) consentOf(se *session, id string) (*consentRow, error) {
 }
 
 // search is 資格確認結果検索: by consent ID, by consent date range, or by name (kana). Only
-// people who consented at this institution, with a consent in force, are found.
+// people who consented at this institution, with a consent in force, are found: each person
+// once, with their newest consent in force (in the range, for a range search), newest first.
+// Every matching person is returned, page by page (SearchRequest.Limit, NextCursor).
 func (s *Server) search(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, a, err := s.appSession(r)
+	se, err := s.auth(r, false)
 	if err != nil {
 		return 0, nil, err
 	}
+	ri := info(r)
 	var req api.SearchRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
-	a.action = "qualification.search"
 	byID, byRange, byKana := req.ConsentID != "", req.From != "" || req.To != "", req.NameKana != ""
 	n := 0
 	for _, b := range []bool{byID, byRange, byKana} {
@@ -89,98 +95,136 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) (int, any, error
 		}
 	}
 	if n != 1 {
-		return 0, nil, s.refuse(a, api.New(api.CodeSearchCriteria, ""))
+		return 0, nil, api.New(api.CodeSearchCriteria, "")
+	}
+	limit := req.Limit
+	switch {
+	case limit == 0:
+		limit = 100
+	case limit < 1 || limit > 500:
+		return 0, nil, api.New(api.CodeInvalidField, "limit must be 1..500")
 	}
 	now := s.now()
 	out := api.SearchResponse{Results: []api.QualificationResult{}}
-	switch {
-	case byID:
-		a.target = req.ConsentID
-		c, err := s.consentOf(se, req.ConsentID)
+	if byID {
+		ri.target = req.ConsentID
+		if req.Cursor != "" {
+			return 0, nil, api.New(api.CodeCursorInvalid, "a search by consent ID has one page")
+		}
+		c, err := s.consentOf(&se.session, req.ConsentID)
 		if err != nil {
-			return 0, nil, s.refuse(a, err)
+			return 0, nil, err
 		}
 		out.Results = append(out.Results, s.result(c))
-	case byRange:
+		return http.StatusOK, out, nil
+	}
+	var lo, hi int64 = 0, math.MaxInt64
+	var people any // nil: everyone; else a JSON array of person IDs
+	var criteria string
+	if byRange {
 		from, err1 := parseDate(req.From)
 		to, err2 := parseDate(req.To)
 		if err1 != nil || err2 != nil || to.Before(from) || to.Sub(from).Hours() > 24*366 {
-			return 0, nil, s.refuse(a, api.New(api.CodeSearchCriteria, "from and to are dates YYYY-MM-DD, from <= to, at most a year apart"))
+			return 0, nil, api.New(api.CodeSearchCriteria, "from and to are dates YYYY-MM-DD, from <= to, at most a year apart")
 		}
-		a.target = req.From + ".." + req.To
-		rows, err := s.st.qConsentsRange.Query(se.institution, from.UnixNano(), to.AddDate(0, 0, 1).UnixNano())
-		if err != nil {
-			return 0, nil, err
-		}
-		if err := s.collect(rows, now, nil, &out); err != nil {
-			return 0, nil, err
-		}
-	case byKana:
+		ri.target = req.From + ".." + req.To
+		lo, hi = from.UnixNano(), to.AddDate(0, 0, 1).UnixNano()
+		criteria = "range:" + req.From + ".." + req.To
+	} else {
 		q := normKana(req.NameKana)
 		if !isKanaQuery(q) {
-			return 0, nil, s.refuse(a, api.New(api.CodeSearchCriteria, "name_kana must be katakana"))
+			return 0, nil, api.New(api.CodeSearchCriteria, "name_kana must be katakana")
 		}
-		a.target = "kana"
-		rows, err := s.st.qConsentsInst.Query(se.institution)
-		if err != nil {
-			return 0, nil, err
+		ri.target = "kana"
+		ids := []string{}
+		for id, p := range s.people {
+			if strings.Contains(normKana(p.Kana), q) {
+				ids = append(ids, id)
+			}
 		}
-		match := func(c *consentRow) bool {
-			p := s.people[c.personID]
-			return p != nil && strings.Contains(normKana(p.Kana), q)
-		}
-		if err := s.collect(rows, now, match, &out); err != nil {
+		b, _ := json.Marshal(ids)
+		people = string(b)
+		criteria = "kana:" + q
+	}
+	after := searchCursor{Given: math.MaxInt64, ID: "\uffff"}
+	if req.Cursor != "" {
+		var err error
+		if after, err = parseCursor(req.Cursor, se.institution, criteria); err != nil {
 			return 0, nil, err
 		}
 	}
-	if err := s.audit(a, nil); err != nil {
+	rows, err := s.st.qSearch.Query(se.institution, lo, hi, dateOf(now), people, after.Given, after.ID, limit+1)
+	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, out, nil
-}
-
-// collect adds the newest consent in force per person.
-func (s *Server) collect(rows *sql.Rows, now time.Time, match func(*consentRow) bool, out *api.SearchResponse) error {
 	defer rows.Close()
-	seen := map[string]bool{}
+	var last *consentRow
 	for rows.Next() {
 		c, err := scanConsent(rows)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		if seen[c.personID] || c.state(now) != nil || (match != nil && !match(c)) {
-			continue
+		if len(out.Results) == limit {
+			out.NextCursor = makeCursor(se.institution, criteria, last)
+			break
 		}
-		seen[c.personID] = true
 		out.Results = append(out.Results, s.result(c))
+		last = c
 	}
-	return rows.Err()
+	return http.StatusOK, out, rows.Err()
+}
+
+// searchCursor is the position after the last result of a page: results are ordered by
+// (given_at, consent ID) descending. It is bound to the institution and the criteria.
+type searchCursor struct {
+	Given int64  `json:"g"`
+	ID    string `json:"i"`
+	Bind  string `json:"b"`
+}
+
+func cursorBinding(inst, criteria string) string {
+	h := sha256.Sum256([]byte(inst + "\x00" + criteria))
+	return hex.EncodeToString(h[:8])
+}
+
+func makeCursor(inst, criteria string, c *consentRow) string {
+	b, _ := json.Marshal(searchCursor{Given: c.GivenAt.UnixNano(), ID: c.ID, Bind: cursorBinding(inst, criteria)})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func parseCursor(s, inst, criteria string) (searchCursor, error) {
+	var c searchCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Bind != cursorBinding(inst, criteria) || c.ID == "" {
+		return c, api.New(api.CodeCursorInvalid, "")
+	}
+	return c, nil
 }
 
 // medical serves 薬剤情報, 診療情報 (手術情報を含む) and 特定健診等情報: only to 医療情報閲覧
 // accounts, and only for items the patient consented to.
 func (s *Server) medical(item string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		se, a, err := s.appSession(r)
+		se, err := s.auth(r, false)
 		if err != nil {
 			return 0, nil, err
 		}
 		id := r.PathValue("id")
-		a.action, a.target = "medical."+item, id
+		info(r).target = id
 		if se.role != api.RoleMedical {
-			return 0, nil, s.refuse(a, api.New(api.CodeMedicalInfoNotPermitted, ""))
+			return 0, nil, api.New(api.CodeMedicalInfoNotPermitted, "")
 		}
-		c, err := s.consentOf(se, id)
+		c, err := s.consentOf(&se.session, id)
 		if err != nil {
-			return 0, nil, s.refuse(a, err)
+			return 0, nil, err
 		}
 		granted := map[string]bool{"medication": c.Items.Medication, "clinical": c.Items.Clinical, "checkup": c.Items.Checkup}[item]
 		if !granted {
-			return 0, nil, s.refuse(a, api.New(api.CodeConsentItemNotGranted, item))
+			return 0, nil, api.New(api.CodeConsentItemNotGranted, item)
 		}
 		p := s.people[c.personID]
 		if p == nil {
-			return 0, nil, s.refuse(a, api.New(api.CodePersonUnknown, ""))
+			return 0, nil, api.New(api.CodePersonUnknown, "")
 		}
 		var body any
 		switch item {
@@ -202,9 +246,6 @@ func (s *Server) medical(item string) handlerFunc {
 				res.Entries = append(res.Entries, api.CheckupEntry{Date: e.Date, Item: e.Item, Value: e.Value, Unit: e.Unit})
 			}
 			body = res
-		}
-		if err := s.audit(a, nil); err != nil {
-			return 0, nil, err
 		}
 		return http.StatusOK, body, nil
 	}

@@ -15,8 +15,7 @@ import (
 )
 
 func activateErr(e *env, inst, user, pw, code string) error {
-	der, _ := terminalKey(e.t)
-	_, _, err := e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: inst, UserID: user, Password: pw, ActivationCode: code, TerminalPublicKey: der})
+	_, _, err := e.activateWith(inst, user, pw, code)
 	return err
 }
 
@@ -84,8 +83,8 @@ func TestActivationCodeRules(t *testing.T) {
 	}
 	wantCode(t, func() error { _, err := a.IssueActivationCode(e.ctx, ""); return err }(), api.CodeMemoInvalid)
 	wantCode(t, activateErr(e, "12345", doctorID, userPW, other), api.CodeInstitutionCodeFormat)
-	wantCode(t, activateErr(e, "9999999999", doctorID, userPW, other), api.CodeInstitutionUnknown)
-	_, _, err = e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: instA, UserID: doctorID, Password: userPW, ActivationCode: fresh.Code, TerminalPublicKey: []byte{1, 2, 3}})
+	wantCode(t, activateErr(e, "4010100016", doctorID, userPW, other), api.CodeInstitutionUnknown)
+	_, _, err = e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: instA, UserID: doctorID, Password: userPW, ActivationCode: fresh.Code, TerminalPublicKey: []byte{1, 2, 3}}, nil)
 	wantCode(t, err, api.CodeTerminalKeyInvalid)
 }
 
@@ -112,7 +111,7 @@ func TestFeatureSwitch(t *testing.T) {
 	must(a.UpdateSettings(e.ctx, api.SettingsRequest{HomeVisitEnabled: false}))
 	_, err := s.Challenge(e.ctx)
 	wantCode(t, err, api.CodeFeatureDisabled)
-	_, err = e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW})
+	_, err = e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW})
 	wantCode(t, err, api.CodeFeatureDisabled)
 	// Terms stay accepted: switching back on needs no new acceptance.
 	must(a.UpdateSettings(e.ctx, api.SettingsRequest{HomeVisitEnabled: true}))
@@ -202,7 +201,7 @@ func TestLockout(t *testing.T) {
 	e := newEnv(t, nil)
 	a, act, _ := e.device(doctorID)
 	login := func(pw string) error {
-		_, err := e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: pw})
+		_, err := e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: pw})
 		return err
 	}
 	for i := 0; i < 4; i++ {
@@ -260,20 +259,20 @@ func TestSessionsAndDevices(t *testing.T) {
 	wantCode(t, err, api.CodeUnauthenticated)
 
 	login := api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW}
-	s2 := must(e.c.Login(e.ctx, login))
+	s2 := must(e.loginReq(login))
 	if s2.Role != api.RoleMedical {
 		t.Fatalf("role %q", s2.Role)
 	}
 	bad := login
 	bad.DeviceCredential = "x" + login.DeviceCredential[1:]
-	_, err = e.c.Login(e.ctx, bad)
+	_, err = e.loginReq(bad)
 	wantCode(t, err, api.CodeDeviceCredentialInvalid)
 	bad = login
 	bad.DeviceID = "DVNOPE"
-	_, err = e.c.Login(e.ctx, bad)
+	_, err = e.loginReq(bad)
 	wantCode(t, err, api.CodeDeviceUnknown)
 	// Another account of the institution may use the device.
-	must(e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: clerkID, Password: userPW}))
+	must(e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: clerkID, Password: userPW}))
 
 	if err := s2.Logout(e.ctx); err != nil {
 		t.Fatal(err)
@@ -281,14 +280,14 @@ func TestSessionsAndDevices(t *testing.T) {
 	_, err = s2.Challenge(e.ctx)
 	wantCode(t, err, api.CodeUnauthenticated)
 
-	s3 := must(e.c.Login(e.ctx, login))
+	s3 := must(e.loginReq(login))
 	a := e.admin(instA) // the first admin session idled out
 	if err := a.RevokeDevice(e.ctx, act.DeviceID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s3.Challenge(e.ctx)
 	wantCode(t, err, api.CodeUnauthenticated)
-	_, err = e.c.Login(e.ctx, login)
+	_, err = e.loginReq(login)
 	wantCode(t, err, api.CodeDeviceRevoked)
 	wantCode(t, a.RevokeDevice(e.ctx, act.DeviceID), api.CodeDeviceRevoked)
 	// An app token is not an admin token.
@@ -322,7 +321,7 @@ func TestChallengeRules(t *testing.T) {
 	wantCode(t, consent(&api.Challenge{ID: "CHNOPE", Challenge: ch.Challenge}, s), api.CodeChallengeUnknown)
 
 	// Bound to the session and device that asked for it.
-	other := must(e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: clerkID, Password: userPW}))
+	other := must(e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: clerkID, Password: userPW}))
 	mine := must(s.Challenge(e.ctx))
 	wantCode(t, consent(mine, other), api.CodeChallengeNotBound)
 	if err := consent(mine, s); err != nil {
@@ -334,7 +333,7 @@ func TestChallengeRules(t *testing.T) {
 }
 
 func TestCertificateRules(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(c *onshi.Config) { c.LabEnrollment = true })
 	a, act, s := e.device(doctorID)
 	p := pki(t)
 	login := api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW}
@@ -352,7 +351,7 @@ func TestCertificateRules(t *testing.T) {
 	// Validity follows the clock, also for a certificate verified (and cached) before.
 	must(pinConsent(e, s, adult.AuthCert, adult.AuthKey, allItems))
 	e.clock.Set(time.Date(2029, 4, 1, 12, 0, 0, 0, start.Location()))
-	s = must(e.c.Login(e.ctx, login))
+	s = must(e.loginReq(login))
 	_, err = pinConsent(e, s, adult.AuthCert, adult.AuthKey, allItems)
 	wantCode(t, err, api.CodeCertExpired)
 	e.clock.Set(start)
@@ -362,7 +361,7 @@ func TestCertificateRules(t *testing.T) {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(777), Subject: pkix.Name{CommonName: "LAB TEST CARD"},
 		NotBefore: start.Add(-time.Hour), NotAfter: start.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}
 	der := must(x509.CreateCertificate(rand.Reader, tmpl, p.AuthCA, &key.PublicKey, p.AuthCAKey))
-	s = must(e.c.Login(e.ctx, login))
+	s = must(e.loginReq(login))
 	_, err = pinConsent(e, s, der, key, allItems)
 	wantCode(t, err, api.CodePersonNotEnrolled)
 	_, err = a.Enroll(e.ctx, der, "nobody")
@@ -381,7 +380,7 @@ func TestMedicalInformationAccess(t *testing.T) {
 	a := e.ready()
 	code := e.code(a, "m")
 	act, doc := e.activate(doctorID, code)
-	clerk := must(e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: clerkID, Password: userPW}))
+	clerk := must(e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: clerkID, Password: userPW}))
 	adult := persona(t, "adult")
 	res := must(pinConsent(e, doc, adult.AuthCert, adult.AuthKey, api.ConsentItems{Medication: true}))
 	id := res.Consent.ID
@@ -410,8 +409,7 @@ func TestMedicalInformationAccess(t *testing.T) {
 	b := e.admin(instB)
 	must(b.UpdateSettings(e.ctx, api.SettingsRequest{HomeVisitEnabled: true, AcceptTerms: true}))
 	e.account(b, instB, doctorID, api.RoleMedical)
-	der, _ := terminalKey(t)
-	_, bs, err := e.c.Activate(e.ctx, api.ActivateRequest{InstitutionCode: instB, UserID: doctorID, Password: userPW, ActivationCode: e.code(b, "b"), TerminalPublicKey: der})
+	_, bs, err := e.activateWith(instB, doctorID, userPW, e.code(b, "b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,10 +439,10 @@ func TestMedicalInformationAccess(t *testing.T) {
 		t.Fatalf("item validity: %+v", res.Result.Consent)
 	}
 	e.clock.Set(time.Date(2026, 4, 2, 23, 0, 0, 0, start.Location()))
-	doc = must(e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW}))
+	doc = must(e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW}))
 	must(doc.Checkups(e.ctx, res.Consent.ID))
 	e.clock.Set(time.Date(2026, 4, 3, 0, 0, 1, 0, start.Location()))
-	doc = must(e.c.Login(e.ctx, api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW}))
+	doc = must(e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: doctorID, Password: userPW}))
 	_, err = doc.Checkups(e.ctx, res.Consent.ID)
 	wantCode(t, err, api.CodeConsentExpired)
 }

@@ -2,6 +2,7 @@ package onshi
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
@@ -9,10 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
+	"log/slog"
+	"math"
+	"net"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,15 +34,14 @@ type Server struct {
 
 	mu           sync.RWMutex
 	institutions map[string]*institution
-	enrolled     map[string]string // hex SHA-256 of auth cert DER -> person ID
+	enrolled     map[string]enrollment // hex SHA-256 of auth cert DER -> issuance record (Config.Enrollments)
+	labEnrolled  map[string]enrollment // institution + "\x00" + cert hash -> lab enrollment
 
-	sessMu      sync.Mutex
-	sessions    map[string]*session // by secretHash(token)
-	sessCreated int
-
-	chMu       sync.Mutex
-	challenges map[string]*challenge
-	chOrder    []string // challenge IDs in issue order, for expiry
+	sessions sessionTable
+	ch       challengeTable
+	authCh   authChallenges
+	limits   rateLimits
+	revoked  revocations
 
 	certs certCache
 }
@@ -51,13 +52,11 @@ type institution struct {
 	termsAt   *time.Time
 }
 
-type session struct {
-	admin       bool
-	institution string
-	userID      string
-	role        string
-	deviceID    string
-	last        time.Time
+// enrollment links an auth certificate to an insured record and, when known, to the card-face
+// key of the card it was issued on.
+type enrollment struct {
+	personID    string
+	cardKeyHash string // hex SHA-256 of the card-face public key (PKIX DER); "" unknown
 }
 
 // Open opens (creating or migrating) the store in dir and bootstraps the configured
@@ -75,10 +74,14 @@ func Open(dir string, cfg Config) (*Server, error) {
 		cfg: c, st: st, roots: x509.NewCertPool(), inter: x509.NewCertPool(),
 		people:       map[string]*Person{},
 		institutions: map[string]*institution{},
-		enrolled:     map[string]string{},
-		sessions:     map[string]*session{},
-		challenges:   map[string]*challenge{},
+		enrolled:     map[string]enrollment{},
+		labEnrolled:  map[string]enrollment{},
 	}
+	s.sessions.init()
+	s.ch.init()
+	s.authCh.init()
+	s.limits.init(c.Limits)
+	s.revoked.init()
 	s.certs.m = map[string]*verifiedCert{}
 	for _, r := range c.AuthRoots {
 		s.roots.AddCert(r)
@@ -86,28 +89,36 @@ func Open(dir string, cfg Config) (*Server, error) {
 	for _, r := range c.AuthIntermediates {
 		s.inter.AddCert(r)
 	}
+	fail := func(err error) (*Server, error) { st.Close(); return nil, err }
 	for i := range c.People {
 		p := c.People[i]
 		if err := p.Validate(); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("onshi: insured record %d (%s): %w", i, p.ID, err)
+			return fail(fmt.Errorf("onshi: insured record %d (%s): %w", i, p.ID, err))
 		}
 		if _, dup := s.people[p.ID]; dup {
-			st.Close()
-			return nil, fmt.Errorf("onshi: insured record %q configured twice", p.ID)
+			return fail(fmt.Errorf("onshi: insured record %q configured twice", p.ID))
 		}
 		s.people[p.ID] = &p
 	}
-	for _, e := range c.Enrollments {
+	for i, e := range c.Enrollments {
 		if _, ok := s.people[e.PersonID]; !ok {
-			st.Close()
-			return nil, fmt.Errorf("onshi: enrollment names unknown person %q", e.PersonID)
+			return fail(fmt.Errorf("onshi: enrollment %d names unknown person %q", i, e.PersonID))
 		}
-		s.enrolled[certHash(e.AuthCert)] = e.PersonID
+		en := enrollment{personID: e.PersonID}
+		if e.CardKey != nil {
+			if en.cardKeyHash, err = publicKeyHash(e.CardKey); err != nil {
+				return fail(fmt.Errorf("onshi: enrollment %d: card key: %w", i, err))
+			}
+		}
+		s.enrolled[certHash(e.AuthCert)] = en
 	}
 	if err := s.bootstrap(); err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
+	}
+	for i, der := range c.CRLs {
+		if _, err := s.loadCRL(der, s.now()); err != nil {
+			return fail(fmt.Errorf("onshi: revocation list %d: %w", i, err))
+		}
 	}
 	s.routes()
 	return s, nil
@@ -124,9 +135,20 @@ func certHash(der []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// publicKeyHash is the fingerprint of a public key: SHA-256 of its PKIX DER.
+func publicKeyHash(pub any) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	return certHash(der), nil
+}
+
 func (s *Server) now() time.Time { return s.cfg.Clock.Now() }
 
-// bootstrap creates or updates the configured institutions and admins, and loads the caches.
+// bootstrap creates the configured institutions and their admins, and loads the caches. An
+// existing admin keeps its password, failure counter and lock (lockouts are durable); only
+// Config.ResetAdmins replaces the password with the configured one and clears the lock.
 func (s *Server) bootstrap() error {
 	ctx := context.Background()
 	now := s.now()
@@ -135,16 +157,23 @@ func (s *Server) bootstrap() error {
 		if err != nil {
 			return err
 		}
-		in := in
-		err = s.st.write(&writeOp{at: now, audit: auditRec{institution: in.Code, actor: "system", action: "institution.bootstrap", target: in.Code},
+		action := "institution.bootstrap"
+		if s.cfg.ResetAdmins {
+			action = "institution.bootstrap.reset_admin"
+		}
+		err = s.st.write(&writeOp{at: now, audit: auditRec{institution: in.Code, actor: "system", action: action, target: in.Code},
 			apply: func(tx *sql.Tx, _ *auditRec) error {
 				if _, err := tx.Exec(`INSERT INTO institutions(code, name, updated_at) VALUES(?,?,?)
 					ON CONFLICT(code) DO UPDATE SET name = excluded.name`, in.Code, in.Name, now.UnixNano()); err != nil {
 					return err
 				}
-				_, err := tx.Exec(`INSERT INTO admins(institution, user_id, pw_hash) VALUES(?,?,?)
-					ON CONFLICT(institution, user_id) DO UPDATE SET pw_hash = excluded.pw_hash, failures = 0, locked = 0`,
-					in.Code, in.AdminUser, h)
+				q := `INSERT INTO admins(institution, user_id, user_key, pw_hash) VALUES(?,?,?,?)
+					ON CONFLICT(institution, user_key) DO NOTHING`
+				if s.cfg.ResetAdmins {
+					q = `INSERT INTO admins(institution, user_id, user_key, pw_hash) VALUES(?,?,?,?)
+					ON CONFLICT(institution, user_key) DO UPDATE SET pw_hash = excluded.pw_hash, failures = 0, locked = 0`
+				}
+				_, err := tx.Exec(q, in.Code, in.AdminUser, userKey(in.AdminUser), h)
 				return err
 			}})
 		if err != nil {
@@ -168,45 +197,193 @@ func (s *Server) bootstrap() error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	erows, err := s.st.r.QueryContext(ctx, `SELECT cert_sha256, person_id FROM enrollments`)
+	erows, err := s.st.r.QueryContext(ctx, `SELECT institution, cert_sha256, person_id, card_key_sha256 FROM lab_enrollments`)
 	if err != nil {
 		return err
 	}
 	defer erows.Close()
 	for erows.Next() {
-		var h, p string
-		if err := erows.Scan(&h, &p); err != nil {
+		var inst, h string
+		var en enrollment
+		if err := erows.Scan(&inst, &h, &en.personID, &en.cardKeyHash); err != nil {
 			return err
 		}
-		s.enrolled[h] = p
+		s.labEnrolled[inst+"\x00"+h] = en
 	}
-	return erows.Err()
+	if err := erows.Err(); err != nil {
+		return err
+	}
+	return s.loadStoredCRLs()
+}
+
+// enrollmentOf finds who an auth certificate identifies for a consent at inst: the issuance
+// record (Config.Enrollments) first, then a lab enrollment of that institution only.
+func (s *Server) enrollmentOf(inst, hash string) (enrollment, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if en, ok := s.enrolled[hash]; ok {
+		return en, true
+	}
+	en, ok := s.labEnrolled[inst+"\x00"+hash]
+	return en, ok
 }
 
 // --- HTTP plumbing ---
 
+// reqInfo is what the service knows about one request as it is handled: it becomes the audit
+// entry, the request-log line and the request ID of the answer. actor is set only once the
+// request names an existing account (a typed user ID that is unknown or fails the format may be
+// a password and is never recorded).
+type reqInfo struct {
+	id          string
+	action      string
+	institution string
+	actor       string
+	device      string
+	target      string
+	audited     bool
+}
+
+type ctxKey struct{}
+
+func info(r *http.Request) *reqInfo {
+	if ri, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+// rec is the audit record of the request so far.
+func (ri *reqInfo) rec() auditRec {
+	actor := ri.actor
+	if actor == "" {
+		actor = "-"
+	}
+	return auditRec{institution: ri.institution, actor: actor, device: ri.device, action: ri.action, target: ri.target, requestID: ri.id}
+}
+
 type handlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 
-func (s *Server) handle(fn handlerFunc) http.Handler {
+// routeKind says how a route is limited before its handler runs.
+type routeKind int
+
+const (
+	authenticated routeKind = iota // the handler authenticates; limits per session and institution
+	public                         // no session: limited per client address
+)
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// clientAddr is the host part of the peer address (the key of the per-client limit).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) handle(action string, kind routeKind, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil {
-				s.cfg.Logger.Error("onshi: handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
-				writeErr(w, api.New(api.CodeInternal, ""))
-			}
-		}()
-		status, body, err := fn(w, r)
+		t0 := time.Now()
+		ri := &reqInfo{id: newRequestID(), action: action}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+		w.Header().Set("X-Request-ID", ri.id)
+		status, body, err := s.run(w, r, ri, kind, fn)
+		var ae *api.Error
 		if err != nil {
-			var ae *api.Error
 			if !errors.As(err, &ae) {
-				s.cfg.Logger.Error("onshi: internal error", "path", r.URL.Path, "err", err.Error())
+				s.cfg.Logger.Error("onshi: internal error", "request_id", ri.id, "action", action, "err", err.Error())
 				ae = api.New(api.CodeInternal, "")
 			}
-			writeErr(w, ae)
-			return
+			// Every refusal is audited (API.md), except 429 RATE_LIMITED, which only the request log
+			// counts (so a flood cannot become durable writes), and unknown routes.
+			if !ri.audited && action != "" && ae.Code != api.CodeRateLimited {
+				if werr := s.audit(ri, ae); werr != nil && !api.IsCode(werr, ae.Code) {
+					s.cfg.Logger.Error("onshi: audit of a refusal failed", "request_id", ri.id, "err", werr.Error())
+				}
+			}
+			cp := *ae
+			cp.RequestID = ri.id
+			if cp.Status == 0 {
+				cp.Status = http.StatusInternalServerError
+				if en, ok := api.Lookup(cp.Code); ok {
+					cp.Status = en.Status
+				}
+			}
+			if cp.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(cp.RetryAfter.Seconds()))))
+			}
+			status = cp.Status
+			writeJSON(w, status, api.ErrorBody{Error: &cp})
+		} else {
+			if !ri.audited && action != "" {
+				// Reads are audited too, before the answer is sent.
+				if werr := s.audit(ri, nil); werr != nil {
+					s.cfg.Logger.Error("onshi: audit failed", "request_id", ri.id, "err", werr.Error())
+					status, ae = http.StatusInternalServerError, api.New(api.CodeInternal, "")
+					cp := *ae
+					cp.RequestID = ri.id
+					writeJSON(w, status, api.ErrorBody{Error: &cp})
+					s.logRequest(r, ri, status, ae, t0)
+					return
+				}
+			}
+			writeJSON(w, status, body)
 		}
-		writeJSON(w, status, body)
+		s.logRequest(r, ri, status, ae, t0)
 	})
+}
+
+// run applies the route's limit and calls the handler, turning a panic into INTERNAL.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, ri *reqInfo, kind routeKind, fn handlerFunc) (status int, body any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.cfg.Logger.Error("onshi: handler panic", "request_id", ri.id, "action", ri.action, "panic", fmt.Sprint(p))
+			status, body, err = 0, nil, api.New(api.CodeInternal, "")
+		}
+	}()
+	if kind == public {
+		if ok, retry := s.limits.client.allow(clientAddr(r), s.now()); !ok {
+			e := api.New(api.CodeRateLimited, "too many requests from this client address")
+			e.RetryAfter = retry
+			return 0, nil, e
+		}
+	}
+	return fn(w, r)
+}
+
+// logRequest writes the structured request log: request ID, method, route, status, duration,
+// institution, actor and refusal code. Never bodies, tokens or other secrets.
+func (s *Server) logRequest(r *http.Request, ri *reqInfo, status int, ae *api.Error, t0 time.Time) {
+	ctx := r.Context()
+	if !s.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	route := r.Pattern
+	if ri.action == "" {
+		route = "unmatched"
+	}
+	actor := ri.actor
+	if actor == "" {
+		actor = "-"
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", route),
+		slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(t0).Microseconds())/1000),
+		slog.String("institution", ri.institution), slog.String("actor", actor),
+	}
+	if ri.device != "" {
+		attrs = append(attrs, slog.String("device", ri.device))
+	}
+	if ae != nil {
+		attrs = append(attrs, slog.String("code", string(ae.Code)))
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
@@ -216,134 +393,30 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	json.NewEncoder(w).Encode(body)
 }
 
-func writeErr(w http.ResponseWriter, e *api.Error) {
-	st := e.Status
-	if st == 0 {
-		if en, ok := api.Lookup(e.Code); ok {
-			st = en.Status
-		} else {
-			st = http.StatusInternalServerError
-		}
-	}
-	writeJSON(w, st, api.ErrorBody{Error: e})
+// audit records the request (a read, or a refusal found before any write) durably before the
+// answer is sent.
+func (s *Server) audit(ri *reqInfo, refusal error) error {
+	ri.audited = true
+	return s.st.write(&writeOp{at: s.now(), audit: ri.rec(), apply: func(*sql.Tx, *auditRec) error { return refusal }})
 }
 
-// decode reads exactly one JSON value into v: strict fields, bounded size, JSON media type.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return api.New(api.CodeUnsupportedMediaType, "")
+// commit runs a write for the request in the next group commit; the write and its audit entry
+// are durable when it returns (also for a refusal the write found).
+func (s *Server) commit(ri *reqInfo, apply func(tx *sql.Tx, a *auditRec) error, after func()) error {
+	ri.audited = true
+	a := ri.rec()
+	err := s.st.write(&writeOp{at: s.now(), audit: a, apply: func(tx *sql.Tx, a *auditRec) error {
+		if apply == nil {
+			return nil
 		}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeErr(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return api.New(api.CodeBodyTooLarge, fmt.Sprintf("limit %d bytes", mbe.Limit))
-		}
-		return api.New(api.CodeMultipleJSONValues, "")
-	}
-	return nil
-}
-
-func decodeErr(err error) error {
-	var mbe *http.MaxBytesError
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &mbe):
-		return api.New(api.CodeBodyTooLarge, fmt.Sprintf("limit %d bytes", mbe.Limit))
-	case errors.Is(err, io.EOF):
-		return api.New(api.CodeMalformedJSON, "empty body")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return api.New(api.CodeMalformedJSON, "truncated JSON")
-	case errors.As(err, &se):
-		return api.New(api.CodeMalformedJSON, fmt.Sprintf("syntax error at byte %d", se.Offset))
-	case errors.As(err, &te):
-		return api.New(api.CodeMalformedJSON, fmt.Sprintf("field %q: want %s", te.Field, te.Type))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return api.New(api.CodeUnknownField, strings.TrimPrefix(err.Error(), "json: "))
-	}
-	// Other decoder errors (bad base64, invalid UTF-8 escapes, ...) are still the client's input.
-	return api.New(api.CodeMalformedJSON, "invalid value")
-}
-
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return strings.TrimSpace(t)
-	}
-	return ""
-}
-
-// newSession stores a session and returns its token.
-func (s *Server) newSession(se *session) api.Token {
-	tok := randomToken(32)
-	se.last = s.now()
-	s.sessMu.Lock()
-	// Idle sessions are dropped when used; sweep the abandoned ones now and then (amortised O(1)).
-	if s.sessCreated++; s.sessCreated%1024 == 0 {
-		for k, x := range s.sessions {
-			if se.last.Sub(x.last) > s.cfg.SessionIdle {
-				delete(s.sessions, k)
-			}
-		}
-	}
-	s.sessions[secretHash(tok)] = se
-	s.sessMu.Unlock()
-	return api.Token{Token: tok, ExpiresAt: se.last.Add(s.cfg.SessionIdle).UTC()}
-}
-
-// auth finds the session of the request and refreshes its idle timer.
-func (s *Server) auth(r *http.Request, admin bool) (*session, error) {
-	tok := bearer(r)
-	if tok == "" {
-		return nil, api.New(api.CodeUnauthenticated, "no bearer token")
-	}
-	k := secretHash(tok)
-	now := s.now()
-	s.sessMu.Lock()
-	se, ok := s.sessions[k]
-	if ok && now.Sub(se.last) > s.cfg.SessionIdle {
-		delete(s.sessions, k)
-		s.sessMu.Unlock()
-		return nil, api.New(api.CodeSessionExpired, "")
-	}
-	if !ok || se.admin != admin {
-		s.sessMu.Unlock()
-		return nil, api.New(api.CodeUnauthenticated, "unknown token")
-	}
-	se.last = now
-	cp := *se
-	s.sessMu.Unlock()
-	if !admin {
-		// 訪問診療等機能 = 利用しない stops the app at once (seed).
-		if err := s.requireFeature(cp.institution); err != nil {
-			return nil, err
-		}
-	}
-	return &cp, nil
-}
-
-func (s *Server) dropSessions(match func(*session) bool) {
-	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
-	for k, se := range s.sessions {
-		if match(se) {
-			delete(s.sessions, k)
-		}
-	}
+		return apply(tx, a)
+	}, after: after})
+	return err
 }
 
 func (s *Server) institution(code string) (*institution, error) {
-	if !institutionCodeRE.MatchString(code) {
-		return nil, api.New(api.CodeInstitutionCodeFormat, "")
+	if err := checkInstitutionCode(code); err != nil {
+		return nil, err
 	}
 	s.mu.RLock()
 	in, ok := s.institutions[code]
@@ -365,69 +438,55 @@ func (s *Server) requireFeature(code string) error {
 	return nil
 }
 
-// audit records a read-only action (lookups) durably before the answer is sent.
-func (s *Server) audit(a auditRec, err error) error {
-	return s.st.write(&writeOp{at: s.now(), audit: a, apply: func(*sql.Tx, *auditRec) error { return err }})
-}
-
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	// Terminal: administrator (管理アカウント).
-	m.Handle("POST /v1/admin/login", s.handle(s.adminLogin))
-	m.Handle("POST /v1/admin/logout", s.handle(s.logout(true)))
-	m.Handle("GET /v1/admin/settings", s.handle(s.getSettings))
-	m.Handle("PUT /v1/admin/settings", s.handle(s.putSettings))
-	m.Handle("POST /v1/admin/activation-codes", s.handle(s.issueCode))
-	m.Handle("GET /v1/admin/activation-codes", s.handle(s.listCodes))
-	m.Handle("POST /v1/admin/activation-codes/{id}/revoke", s.handle(s.revokeCode))
-	m.Handle("POST /v1/admin/accounts", s.handle(s.createAccount))
-	m.Handle("GET /v1/admin/accounts", s.handle(s.listAccounts))
-	m.Handle("POST /v1/admin/accounts/{user}/unlock", s.handle(s.unlockAccount))
-	m.Handle("GET /v1/admin/devices", s.handle(s.listDevices))
-	m.Handle("POST /v1/admin/devices/{id}/revoke", s.handle(s.revokeDevice))
-	m.Handle("POST /v1/admin/enrollments", s.handle(s.enroll))
-	m.Handle("GET /v1/admin/audit", s.handle(s.listAudit))
-	// Terminal: accounts.
-	m.Handle("POST /v1/terminal/login", s.handle(s.terminalLogin))
-	// App.
-	m.Handle("POST /v1/app/activate", s.handle(s.activate))
-	m.Handle("POST /v1/app/login", s.handle(s.appLogin))
-	m.Handle("POST /v1/app/logout", s.handle(s.logout(false)))
-	m.Handle("POST /v1/app/challenges", s.handle(s.newChallenge))
-	m.Handle("POST /v1/app/consents", s.handle(s.registerConsent))
-	m.Handle("POST /v1/app/consents/{id}/revoke", s.handle(s.revokeConsent))
-	m.Handle("POST /v1/app/qualifications/search", s.handle(s.search))
-	m.Handle("GET /v1/app/consents/{id}/medication", s.handle(s.medical("medication")))
-	m.Handle("GET /v1/app/consents/{id}/clinical", s.handle(s.medical("clinical")))
-	m.Handle("GET /v1/app/consents/{id}/checkups", s.handle(s.medical("checkup")))
-	if s.cfg.TestClock {
-		m.Handle("POST /v1/test/clock", s.handle(s.testClock))
+	h := func(pattern, action string, kind routeKind, fn handlerFunc) {
+		m.Handle(pattern, s.handle(action, kind, fn))
 	}
-	m.Handle("/", s.handle(func(http.ResponseWriter, *http.Request) (int, any, error) {
+	// Terminal: administrator (管理アカウント).
+	h("POST /v1/admin/login", "admin.login", public, s.adminLogin)
+	h("POST /v1/admin/logout", "admin.logout", authenticated, s.logout(true))
+	h("POST /v1/admin/password", "admin.password", authenticated, s.adminPassword)
+	h("GET /v1/admin/settings", "settings.read", authenticated, s.getSettings)
+	h("PUT /v1/admin/settings", "settings.update", authenticated, s.putSettings)
+	h("POST /v1/admin/activation-codes", "activation_code.issue", authenticated, s.issueCode)
+	h("GET /v1/admin/activation-codes", "activation_code.list", authenticated, s.listCodes)
+	h("POST /v1/admin/activation-codes/{id}/revoke", "activation_code.revoke", authenticated, s.revokeCode)
+	h("POST /v1/admin/accounts", "account.create", authenticated, s.createAccount)
+	h("GET /v1/admin/accounts", "account.list", authenticated, s.listAccounts)
+	h("PUT /v1/admin/accounts/{user}", "account.update", authenticated, s.updateAccount)
+	h("DELETE /v1/admin/accounts/{user}", "account.delete", authenticated, s.deleteAccount)
+	h("POST /v1/admin/accounts/{user}/unlock", "account.unlock", authenticated, s.unlockAccount)
+	h("POST /v1/admin/accounts/{user}/suspend", "account.suspend", authenticated, s.suspendAccount(true))
+	h("POST /v1/admin/accounts/{user}/resume", "account.resume", authenticated, s.suspendAccount(false))
+	h("GET /v1/admin/devices", "device.list", authenticated, s.listDevices)
+	h("POST /v1/admin/devices/{id}/revoke", "device.revoke", authenticated, s.revokeDevice)
+	h("POST /v1/admin/enrollments", "enrollment.create", authenticated, s.enroll)
+	h("PUT /v1/admin/crl", "crl.load", authenticated, s.putCRL)
+	h("GET /v1/admin/crl", "crl.list", authenticated, s.listCRLs)
+	h("GET /v1/admin/audit", "audit.read", authenticated, s.listAudit)
+	// Terminal: accounts.
+	h("POST /v1/terminal/login", "terminal.login", public, s.terminalLogin)
+	h("POST /v1/terminal/password", "terminal.password", public, s.terminalPassword)
+	// App.
+	h("POST /v1/app/auth-challenges", "app.auth_challenge", public, s.newAuthChallenge)
+	h("POST /v1/app/activate", "app.activate", public, s.activate)
+	h("POST /v1/app/login", "app.login", public, s.appLogin)
+	h("POST /v1/app/logout", "logout", authenticated, s.logout(false))
+	h("POST /v1/app/challenges", "challenge.issue", authenticated, s.newChallenge)
+	h("POST /v1/app/consents", "consent.register", authenticated, s.registerConsent)
+	h("POST /v1/app/consents/{id}/revoke", "consent.revoke", authenticated, s.revokeConsent)
+	h("POST /v1/app/qualifications/search", "qualification.search", authenticated, s.search)
+	h("GET /v1/app/consents/{id}/medication", "medical.medication", authenticated, s.medical("medication"))
+	h("GET /v1/app/consents/{id}/clinical", "medical.clinical", authenticated, s.medical("clinical"))
+	h("GET /v1/app/consents/{id}/checkups", "medical.checkup", authenticated, s.medical("checkup"))
+	if s.cfg.TestClock {
+		h("POST /v1/test/clock", "test.clock", public, s.testClock)
+	}
+	m.Handle("/", s.handle("", public, func(http.ResponseWriter, *http.Request) (int, any, error) {
 		return 0, nil, api.New(api.CodeNotFound, "")
 	}))
 	s.mux = m
-}
-
-func (s *Server) logout(admin bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		se, err := s.auth(r, admin)
-		if err != nil {
-			return 0, nil, err
-		}
-		k := secretHash(bearer(r))
-		s.sessMu.Lock()
-		delete(s.sessions, k)
-		s.sessMu.Unlock()
-		actor := "user:" + se.userID
-		if admin {
-			actor = "admin:" + se.userID
-		}
-		if err := s.audit(auditRec{institution: se.institution, actor: actor, device: se.deviceID, action: "logout"}, nil); err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, struct{}{}, nil
-	}
 }
 
 func (s *Server) testClock(w http.ResponseWriter, r *http.Request) (int, any, error) {

@@ -2,6 +2,7 @@ package onshi
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -29,8 +30,15 @@ import (
 // and certificate checks, password hashing and token generation happen before a write is queued,
 // never under the write lock. Reads use a separate pool of query-only connections.
 
+// A migration takes the schema one version up, inside one transaction.
+type migration func(tx *sql.Tx) error
+
+func sqlMigration(q string) migration {
+	return func(tx *sql.Tx) error { _, err := tx.Exec(q); return err }
+}
+
 // migrations[i] takes the schema to version i+1 (recorded in schema_migrations).
-var migrations = []string{
+var migrations = []migration{sqlMigration(
 	// 1: initial schema. Times are Unix nanoseconds (UTC); dates are YYYY-MM-DD Japan time.
 	`CREATE TABLE institutions(
 		code TEXT PRIMARY KEY, name TEXT NOT NULL,
@@ -70,12 +78,94 @@ var migrations = []string{
 		id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, institution TEXT NOT NULL,
 		actor TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
 		outcome TEXT NOT NULL, code TEXT NOT NULL);
-	CREATE INDEX audit_inst ON audit(institution, id);`,
+	CREATE INDEX audit_inst ON audit(institution, id);`),
+	migrateV2,
+}
+
+// migrateV2 (issue 11): user IDs unique regardless of case, account suspension and deletion,
+// device key fingerprints (one key, one device), lab enrollments scoped to an institution,
+// revocation lists, request IDs in the audit trail, and the consent's 処方箋 issue method and
+// 限度額適用 / 特定疾病 consent items. Lab enrollments of version 1 were global and are not kept
+// (re-enroll with serve --lab-enrollment); a database whose user IDs differ only in case is
+// refused with the accounts named, so that nothing is merged silently.
+func migrateV2(tx *sql.Tx) error {
+	for _, q := range []string{
+		`ALTER TABLE accounts ADD COLUMN user_key TEXT NOT NULL DEFAULT ''`,
+		`UPDATE accounts SET user_key = lower(user_id)`,
+		`ALTER TABLE accounts ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE accounts ADD COLUMN deleted_at INTEGER`,
+		`ALTER TABLE admins ADD COLUMN user_key TEXT NOT NULL DEFAULT ''`,
+		`UPDATE admins SET user_key = lower(user_id)`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			return err
+		}
+	}
+	for _, table := range []string{"accounts", "admins"} {
+		var inst, ids string
+		err := tx.QueryRow(`SELECT institution, group_concat(user_id, ', ') FROM `+table+`
+			GROUP BY institution, user_key HAVING COUNT(*) > 1 LIMIT 1`).Scan(&inst, &ids)
+		if err == nil {
+			return fmt.Errorf("%s %s of institution %s differ only in case; user IDs are now unique regardless of case: remove all but one with the previous version first", table, ids, inst)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	if _, err := tx.Exec(`ALTER TABLE devices ADD COLUMN key_sha256 TEXT NOT NULL DEFAULT ''`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(`SELECT id, public_key FROM devices`)
+	if err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for rows.Next() {
+		var id string
+		var der []byte
+		if err := rows.Scan(&id, &der); err != nil {
+			rows.Close()
+			return err
+		}
+		h := certHash(der)
+		if pub, err := x509.ParsePKIXPublicKey(der); err == nil {
+			if ch, err := publicKeyHash(pub); err == nil {
+				h = ch
+			}
+		}
+		keys[id] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, h := range keys {
+		if _, err := tx.Exec(`UPDATE devices SET key_sha256 = ? WHERE id = ?`, h, id); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(`CREATE INDEX devices_key ON devices(key_sha256);
+	CREATE UNIQUE INDEX accounts_user_key ON accounts(institution, user_key);
+	CREATE UNIQUE INDEX admins_user_key ON admins(institution, user_key);
+	DROP TABLE enrollments;
+	CREATE TABLE lab_enrollments(
+		institution TEXT NOT NULL, cert_sha256 TEXT NOT NULL, person_id TEXT NOT NULL,
+		card_key_sha256 TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,
+		PRIMARY KEY(institution, cert_sha256));
+	CREATE TABLE crls(
+		issuer_key TEXT PRIMARY KEY, issuer TEXT NOT NULL, number TEXT NOT NULL,
+		this_update INTEGER NOT NULL, next_update INTEGER, der BLOB NOT NULL, loaded_at INTEGER NOT NULL);
+	ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE consents ADD COLUMN prescription_issue TEXT NOT NULL DEFAULT '';
+	ALTER TABLE consents ADD COLUMN limit_certificate INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE consents ADD COLUMN specific_disease INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX consents_inst_person ON consents(institution, person_id, given_at);`)
+	return err
 }
 
 // auditRec is what one write adds to the audit trail. It never holds a secret: only IDs.
 type auditRec struct {
-	institution, actor, device, action, target string
+	institution, actor, device, action, target, requestID string
 }
 
 // writeOp is one queued write: apply runs inside its own savepoint of a group commit.
@@ -106,7 +196,7 @@ type store struct {
 
 	insAudit, insConsent *sql.Stmt // on w
 	// Prepared reads (on r).
-	qConsent, qConsentsRange, qConsentsInst, qAccount, qDevice *sql.Stmt
+	qConsent, qSearch, qDevice *sql.Stmt
 }
 
 func openStore(dir, synchronous string, maxBatch int) (*store, error) {
@@ -172,7 +262,7 @@ func (s *store) migrate() error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(migrations[v-1]); err != nil {
+		if err := migrations[v-1](tx); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("onshi: migration %d: %w", v, err)
 		}
@@ -197,14 +287,23 @@ func (s *store) prepare() error {
 		st, err = db.Prepare(q)
 		return st
 	}
-	s.insAudit = p(s.w, `INSERT INTO audit(at, institution, actor, device, action, target, outcome, code) VALUES(?,?,?,?,?,?,?,?)`)
-	s.insConsent = p(s.w, `INSERT INTO consents(id, institution, person_id, cert_sha256, device_id, user_id, mode, medication, clinical, checkup, given_at, valid_until) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`)
-	const consentCols = `id, institution, person_id, device_id, user_id, mode, medication, clinical, checkup, given_at, valid_until, revoked_at`
+	s.insAudit = p(s.w, `INSERT INTO audit(at, institution, actor, device, action, target, outcome, code, request_id) VALUES(?,?,?,?,?,?,?,?,?)`)
+	s.insConsent = p(s.w, `INSERT INTO consents(id, institution, person_id, cert_sha256, device_id, user_id, mode, medication, clinical, checkup,
+		limit_certificate, specific_disease, prescription_issue, given_at, valid_until) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	s.qConsent = p(s.r, `SELECT `+consentCols+` FROM consents WHERE id = ?`)
-	s.qConsentsRange = p(s.r, `SELECT `+consentCols+` FROM consents WHERE institution = ? AND given_at >= ? AND given_at < ? ORDER BY given_at DESC LIMIT 500`)
-	s.qConsentsInst = p(s.r, `SELECT `+consentCols+` FROM consents WHERE institution = ? ORDER BY given_at DESC LIMIT 5000`)
-	s.qAccount = p(s.r, `SELECT role, user_name, user_name_kana, start_date, pw_hash, must_change, failures, locked, terminal_login_at FROM accounts WHERE institution = ? AND user_id = ?`)
-	s.qDevice = p(s.r, `SELECT institution, credential_hash, revoked_at FROM devices WHERE id = ?`)
+	// One row per person: the newest consent in force (bare columns of MAX() come from its row),
+	// then keyset pagination on (given_at, id) descending. ?1 institution, ?2/?3 the given_at
+	// range, ?4 today (consents valid through that day are in force), ?5 a JSON array of person IDs
+	// or NULL for all, ?6/?7 the cursor (given_at, id), ?8 the page size + 1.
+	s.qSearch = p(s.r, `SELECT `+consentCols+` FROM (
+		SELECT `+consentCols+`, MAX(given_at) FROM consents
+		WHERE institution = ?1 AND given_at >= ?2 AND given_at < ?3 AND revoked_at IS NULL
+			AND (valid_until = '' OR valid_until >= ?4)
+			AND (?5 IS NULL OR person_id IN (SELECT value FROM json_each(?5)))
+		GROUP BY person_id)
+		WHERE given_at < ?6 OR (given_at = ?6 AND id < ?7)
+		ORDER BY given_at DESC, id DESC LIMIT ?8`)
+	s.qDevice = p(s.r, `SELECT institution, credential_hash, public_key, revoked_at FROM devices WHERE id = ?`)
 	return err
 }
 
@@ -297,7 +396,7 @@ func (s *store) commit(batch []*writeOp) {
 			}
 		}
 		a := op.audit
-		if _, err := audit.Exec(op.at.UnixNano(), a.institution, a.actor, a.device, a.action, a.target, outcome, code); err != nil {
+		if _, err := audit.Exec(op.at.UnixNano(), a.institution, a.actor, a.device, a.action, a.target, outcome, code, a.requestID); err != nil {
 			tx.Rollback()
 			fail(err)
 			return

@@ -37,7 +37,7 @@ func TestStorePragmasAndMigrations(t *testing.T) {
 			t.Errorf("%s: journal %q, synchronous %d, schema %d", want.sync, mode, level, version)
 		}
 		// Readers cannot write.
-		if _, err := st.r.Exec(`INSERT INTO enrollments VALUES('x','y',0)`); err == nil {
+		if _, err := st.r.Exec(`INSERT INTO lab_enrollments VALUES('i','x','y','',0)`); err == nil {
 			t.Error("reader connection wrote")
 		}
 		st.Close()
@@ -61,7 +61,7 @@ func TestGroupCommitSavepoints(t *testing.T) {
 	defer st.Close()
 	ins := func(h string) func(*sql.Tx, *auditRec) error {
 		return func(tx *sql.Tx, _ *auditRec) error {
-			_, err := tx.Exec(`INSERT INTO enrollments VALUES(?, 'p', 0)`, h)
+			_, err := tx.Exec(`INSERT INTO lab_enrollments VALUES('i', ?, 'p', '', 0)`, h)
 			return err
 		}
 	}
@@ -92,7 +92,7 @@ func TestGroupCommitSavepoints(t *testing.T) {
 		t.Fatalf("refused %d, internal %d", nRefused, nInternal)
 	}
 	rows := map[string]bool{}
-	r, _ := st.r.Query(`SELECT cert_sha256 FROM enrollments`)
+	r, _ := st.r.Query(`SELECT cert_sha256 FROM lab_enrollments`)
 	for r.Next() {
 		var h string
 		r.Scan(&h)
@@ -136,29 +136,44 @@ func TestPasswordHash(t *testing.T) {
 
 func TestChallengesAreDroppedAfterExpiry(t *testing.T) {
 	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	s := &Server{cfg: Config{ChallengeTTL: time.Minute, MaxChallenges: 1000}, challenges: map[string]*challenge{}}
+	s := &Server{cfg: Config{ChallengeTTL: time.Minute}}
+	s.ch.init()
+	s.limits.init(Limits{ChallengesPerSession: 1000, ChallengesPerInstitution: 1000}.withDefaults())
+	put := func(id string, exp, now time.Time) error {
+		return s.putChallenge(id, &challenge{sessKey: "s", institution: "i", expires: exp}, now)
+	}
 	for i := range 3 {
-		s.putChallenge(fmt.Sprint(i), &challenge{expires: t0.Add(time.Minute)}, t0)
+		put(fmt.Sprint(i), t0.Add(time.Minute), t0)
 	}
-	// Expired but within one more TTL: kept as tombstones (replays say "replayed").
-	s.putChallenge("3", &challenge{expires: t0.Add(3 * time.Minute)}, t0.Add(2*time.Minute))
-	if len(s.challenges) != 4 {
-		t.Fatalf("%d challenges kept", len(s.challenges))
+	// Expired but within one more TTL: kept as tombstones (replays say "replayed"), no longer
+	// outstanding.
+	put("3", t0.Add(3*time.Minute), t0.Add(2*time.Minute))
+	if len(s.ch.m) != 4 || s.ch.perSess["s"] != 1 {
+		t.Fatalf("%d challenges kept, %d outstanding", len(s.ch.m), s.ch.perSess["s"])
 	}
-	if _, err := s.consumeChallenge("0", "", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeExpired) {
+	if _, err := s.consumeChallenge("0", "s", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeExpired) {
 		t.Fatalf("expired challenge: %v", err)
 	}
-	s.putChallenge("4", &challenge{expires: t0.Add(4 * time.Minute)}, t0.Add(2*time.Minute+time.Second))
-	if len(s.challenges) != 2 || len(s.chOrder) != 2 {
-		t.Fatalf("%d challenges, %d in order after expiry", len(s.challenges), len(s.chOrder))
+	put("4", t0.Add(4*time.Minute), t0.Add(2*time.Minute+time.Second))
+	if len(s.ch.m) != 2 || len(s.ch.order) != 2 || s.ch.perSess["s"] != 2 {
+		t.Fatalf("%d challenges, %d in order, %d outstanding after expiry", len(s.ch.m), len(s.ch.order), s.ch.perSess["s"])
 	}
-	if _, err := s.consumeChallenge("0", "", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeUnknown) {
+	if _, err := s.consumeChallenge("0", "s", "", t0.Add(2*time.Minute)); !api.IsCode(err, api.CodeChallengeUnknown) {
 		t.Fatalf("dropped challenge: %v", err)
 	}
-	s.cfg.MaxChallenges = 3
-	if !s.putChallenge("5", &challenge{expires: t0.Add(4 * time.Minute)}, t0.Add(2*time.Minute+time.Second)) ||
-		s.putChallenge("6", &challenge{expires: t0.Add(4 * time.Minute)}, t0.Add(2*time.Minute+time.Second)) {
-		t.Fatal("limit of outstanding challenges not applied")
+	// Using one frees its place at once.
+	if _, err := s.consumeChallenge("4", "s", "", t0.Add(2*time.Minute+time.Second)); err != nil || s.ch.perSess["s"] != 1 {
+		t.Fatalf("consume: %v, %d outstanding", err, s.ch.perSess["s"])
+	}
+	s.limits.cfg.ChallengesPerSession = 2
+	now := t0.Add(2*time.Minute + time.Second)
+	if put("5", t0.Add(4*time.Minute), now) != nil {
+		t.Fatal("refused below the limit")
+	}
+	err := put("6", t0.Add(4*time.Minute), now)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeChallengeLimit || ae.RetryAfter != t0.Add(3*time.Minute).Sub(now) {
+		t.Fatalf("limit of outstanding challenges: %v (retry %v)", err, ae)
 	}
 }
 
@@ -204,7 +219,7 @@ func BenchmarkCeilingConsentWrite(b *testing.B) {
 				at:    time.Now(),
 				audit: auditRec{institution: "1310000001", actor: "user:doc01", device: "dev1", action: "consent.register", target: id},
 				apply: func(tx *sql.Tx, _ *auditRec) error {
-					_, err := tx.Stmt(st.insConsent).Exec(id, "1310000001", "P0001", "00", "dev1", "doc01", "pin", 1, 1, 1, time.Now().UnixNano(), "")
+					_, err := tx.Stmt(st.insConsent).Exec(id, "1310000001", "P0001", "00", "dev1", "doc01", "pin", 1, 1, 1, 0, 0, "", time.Now().UnixNano(), "")
 					return err
 				},
 			})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"time"
 )
 
 // Code is a stable, documented refusal code of the API (API.md lists every one).
@@ -23,6 +24,12 @@ const (
 	CodeUnauthenticated      Code = "UNAUTHENTICATED"
 	CodeSessionExpired       Code = "SESSION_EXPIRED"
 	CodeInternal             Code = "INTERNAL"
+	CodeBodyNotUTF8          Code = "BODY_NOT_UTF8"
+	CodeDuplicateField       Code = "DUPLICATE_FIELD"
+
+	// Limits (per client address, session and institution).
+	CodeRateLimited  Code = "RATE_LIMITED"
+	CodeSessionLimit Code = "SESSION_LIMIT"
 
 	// Institution and environment settings (環境設定情報).
 	CodeInstitutionCodeFormat Code = "INSTITUTION_CODE_FORMAT"
@@ -44,6 +51,7 @@ const (
 	CodePasswordChangeRequired Code = "PASSWORD_CHANGE_REQUIRED"
 	CodeAccountNotYetStarted   Code = "ACCOUNT_NOT_YET_STARTED"
 	CodeTerminalLoginRequired  Code = "TERMINAL_LOGIN_REQUIRED"
+	CodeAccountSuspended       Code = "ACCOUNT_SUSPENDED"
 
 	// Activation codes (アクティベーションコード).
 	CodeMemoInvalid                    Code = "MEMO_INVALID"
@@ -54,11 +62,13 @@ const (
 	CodeActivationCodeRevoked          Code = "ACTIVATION_CODE_REVOKED"
 	CodeActivationCodeWrongInstitution Code = "ACTIVATION_CODE_WRONG_INSTITUTION"
 	CodeTerminalKeyInvalid             Code = "TERMINAL_KEY_INVALID"
+	CodeTerminalKeyInUse               Code = "TERMINAL_KEY_IN_USE"
 
 	// Devices.
 	CodeDeviceUnknown           Code = "DEVICE_UNKNOWN"
 	CodeDeviceCredentialInvalid Code = "DEVICE_CREDENTIAL_INVALID"
 	CodeDeviceRevoked           Code = "DEVICE_REVOKED"
+	CodeDeviceProofInvalid      Code = "DEVICE_PROOF_INVALID"
 
 	// Challenges.
 	CodeChallengeUnknown  Code = "CHALLENGE_UNKNOWN"
@@ -80,12 +90,21 @@ const (
 	CodeFaceRecordMismatch   Code = "FACE_RECORD_MISMATCH"
 	CodePersonNotEnrolled    Code = "PERSON_NOT_ENROLLED"
 	CodeValidUntilInvalid    Code = "VALID_UNTIL_INVALID"
+	CodeCertRevoked          Code = "CERT_REVOKED"
+
+	// Lab enrollment hook and revocation lists (失効リスト).
+	CodeLabEnrollmentDisabled Code = "LAB_ENROLLMENT_DISABLED"
+	CodeEnrollmentConflict    Code = "ENROLLMENT_CONFLICT"
+	CodeCRLMalformed          Code = "CRL_MALFORMED"
+	CodeCRLUntrusted          Code = "CRL_UNTRUSTED"
+	CodeCRLStale              Code = "CRL_STALE"
 
 	// Lookup (資格確認結果検索) and medical information.
 	CodeConsentUnknown          Code = "CONSENT_UNKNOWN"
 	CodeConsentRevoked          Code = "CONSENT_REVOKED"
 	CodeConsentExpired          Code = "CONSENT_EXPIRED"
 	CodeSearchCriteria          Code = "SEARCH_CRITERIA"
+	CodeCursorInvalid           Code = "CURSOR_INVALID"
 	CodeMedicalInfoNotPermitted Code = "MEDICAL_INFO_NOT_PERMITTED"
 	CodeConsentItemNotGranted   Code = "CONSENT_ITEM_NOT_GRANTED"
 	CodePersonUnknown           Code = "PERSON_UNKNOWN"
@@ -110,6 +129,11 @@ var catalogue = map[Code]Entry{
 	CodeUnauthenticated:      {http.StatusUnauthorized, "log in first: the token is missing or not valid", "ログインしてください（トークンがないか無効です）"},
 	CodeSessionExpired:       {http.StatusUnauthorized, "the session expired after inactivity: log in again", "一定時間操作がなかったためセッションが切れました。再度ログインしてください"},
 	CodeInternal:             {http.StatusInternalServerError, "internal error", "システムエラーが発生しました"},
+	CodeBodyNotUTF8:          {http.StatusBadRequest, "the request body must be UTF-8 JSON (no other charset, no invalid bytes or lone surrogates)", "リクエストは UTF-8 の JSON で送信してください（他の文字コードや不正な文字は使えません）"},
+	CodeDuplicateField:       {http.StatusBadRequest, "a field appears twice in the same object", "リクエストに同じ項目が重複しています"},
+
+	CodeRateLimited:  {http.StatusTooManyRequests, "too many requests: retry after the time given in Retry-After", "リクエストが多すぎます。Retry-After の時間が経過してから再度実行してください"},
+	CodeSessionLimit: {http.StatusTooManyRequests, "too many open sessions for this account or institution: log out unused ones or retry after Retry-After", "ログイン中のセッションが多すぎます。不要なセッションをログアウトするか、Retry-After の時間が経過してから再度実行してください"},
 
 	CodeInstitutionCodeFormat: {http.StatusBadRequest, "the medical institution code must be 10 digits", "医療機関コードは10桁の数字で入力してください"},
 	CodeInstitutionUnknown:    {http.StatusNotFound, "no such medical institution", "該当する医療機関等がありません"},
@@ -117,18 +141,19 @@ var catalogue = map[Code]Entry{
 	CodeTermsNotAccepted:      {http.StatusBadRequest, "accept the terms of use before enabling the home-visit function", "訪問診療等機能を利用するには利用規約への同意が必要です"},
 
 	CodeUserIDFormat:           {http.StatusBadRequest, "the user ID must be 2 to 8 half-width alphanumerics", "ユーザIDは半角英数字2桁以上8桁以下で入力してください"},
-	CodeUserIDTaken:            {http.StatusConflict, "this user ID already exists at this institution", "このユーザIDは既に登録されています"},
+	CodeUserIDTaken:            {http.StatusConflict, "this user ID already exists at this institution (user IDs are compared regardless of case)", "このユーザIDは既に登録されています（英字の大文字・小文字は区別しません）"},
 	CodeUserNameInvalid:        {http.StatusBadRequest, "the user name is empty or too long", "ユーザ名が未入力か長すぎます"},
-	CodeUserNameKanaFormat:     {http.StatusBadRequest, "the user name (kana) must be katakana", "ユーザ名(カナ)はカタカナで入力してください"},
+	CodeUserNameKanaFormat:     {http.StatusBadRequest, "the user name (kana) must be full-width katakana (at most 50 characters)", "ユーザ名(カナ)は全角カタカナ（50文字以内）で入力してください"},
 	CodeRoleInvalid:            {http.StatusBadRequest, "the role must be 'general' (一般利用者) or 'medical' (医療情報閲覧)", "権限区分は「一般利用者」または「医療情報閲覧」を選択してください"},
 	CodeStartDateInvalid:       {http.StatusBadRequest, "the start date must be a date YYYY-MM-DD", "利用開始年月日を正しく入力してください"},
-	CodePasswordPolicy:         {http.StatusBadRequest, "the password does not meet the policy (8 to 64 characters, letters and digits, not the current one)", "パスワードが条件を満たしていません（8〜64文字、英字と数字を含み、現在と異なるもの）"},
+	CodePasswordPolicy:         {http.StatusBadRequest, "the password does not meet the policy: 8 to 64 half-width characters with at least three of upper case, lower case, digits and symbols; not the user ID, not a common password, not the current one", "パスワードが条件を満たしていません（半角8〜64文字、英大文字・英小文字・数字・記号のうち3種類以上、ユーザIDや推測されやすい語でないこと、現在と異なること）"},
 	CodeAccountUnknown:         {http.StatusUnauthorized, "no such account at this institution", "該当するアカウントがありません"},
 	CodeWrongPassword:          {http.StatusUnauthorized, "the password is wrong", "パスワードが正しくありません"},
 	CodeAccountLocked:          {http.StatusLocked, "the account is locked after repeated failures: ask the administrator", "パスワードを続けて誤ったためアカウントがロックされています。管理者に連絡してください"},
 	CodePasswordChangeRequired: {http.StatusForbidden, "change the initial password at this first login (send new_password)", "初回ログインのためパスワードの変更が必要です"},
 	CodeAccountNotYetStarted:   {http.StatusForbidden, "the account's start date has not come yet", "利用開始年月日より前のため利用できません"},
 	CodeTerminalLoginRequired:  {http.StatusForbidden, "log in to the qualification terminal with this account once before using the app", "アプリを利用する前に、このアカウントで資格確認端末に一度ログインしてください"},
+	CodeAccountSuspended:       {http.StatusForbidden, "the account is suspended by the administrator", "アカウントは管理者により利用停止されています"},
 
 	CodeMemoInvalid:                    {http.StatusBadRequest, "the device memo must be 1 to 50 characters", "端末識別メモ情報は1〜50文字で入力してください"},
 	CodeActivationCodeUnknown:          {http.StatusNotFound, "no such activation code", "アクティベーションコードが存在しません"},
@@ -138,10 +163,12 @@ var catalogue = map[Code]Entry{
 	CodeActivationCodeRevoked:          {http.StatusGone, "the activation code was revoked", "アクティベーションコードは無効化されています"},
 	CodeActivationCodeWrongInstitution: {http.StatusForbidden, "the activation code belongs to another institution", "アクティベーションコードが別の医療機関等のものです"},
 	CodeTerminalKeyInvalid:             {http.StatusBadRequest, "the terminal public key must be an RSA key of at least 2048 bits (PKIX DER)", "端末公開鍵が不正です（RSA 2048ビット以上、PKIX DER）"},
+	CodeTerminalKeyInUse:               {http.StatusConflict, "this terminal key is already registered for a device: one key, one device (generate a new key)", "この端末公開鍵は既に別の端末で登録されています（端末ごとに新しい鍵を生成してください）"},
 
 	CodeDeviceUnknown:           {http.StatusUnauthorized, "no such device: activate it with an activation code", "端末が登録されていません。アクティベーションコードで登録してください"},
 	CodeDeviceCredentialInvalid: {http.StatusUnauthorized, "the device credential is not valid", "端末認証情報が正しくありません"},
 	CodeDeviceRevoked:           {http.StatusForbidden, "the device was revoked by the administrator", "端末は管理者により利用停止されています"},
+	CodeDeviceProofInvalid:      {http.StatusUnauthorized, "the device did not prove possession of its terminal key: sign a fresh auth challenge with it", "端末鍵による署名を確認できません（新しい認証用チャレンジに端末鍵で署名してください）"},
 
 	CodeChallengeUnknown:  {http.StatusNotFound, "no such challenge", "チャレンジが存在しません"},
 	CodeChallengeExpired:  {http.StatusGone, "the challenge expired: request a new one", "チャレンジの有効期限が切れています。再取得してください"},
@@ -161,11 +188,19 @@ var catalogue = map[Code]Entry{
 	CodeFaceRecordMismatch:   {http.StatusUnprocessableEntity, "the card-face birth date or sex does not match the insured record", "券面事項の生年月日または性別が資格情報と一致しません"},
 	CodePersonNotEnrolled:    {http.StatusNotFound, "the certificate is trusted but not linked to an insured person", "電子証明書に対応する被保険者が登録されていません"},
 	CodeValidUntilInvalid:    {http.StatusBadRequest, "valid_until must be a date YYYY-MM-DD after today", "同意の有効期限は本日より後の日付で指定してください"},
+	CodeCertRevoked:          {http.StatusUnprocessableEntity, "the authentication certificate is revoked (失効)", "利用者証明用電子証明書は失効しています"},
+
+	CodeLabEnrollmentDisabled: {http.StatusForbidden, "the lab enrollment hook is off: start the service with --lab-enrollment", "検証用の電子証明書登録は無効です（サービスを --lab-enrollment 付きで起動してください）"},
+	CodeEnrollmentConflict:    {http.StatusConflict, "this certificate already identifies an insured person: a lab enrollment cannot remap it", "この電子証明書は既に被保険者に対応付けられているため、登録し直すことはできません"},
+	CodeCRLMalformed:          {http.StatusBadRequest, "the revocation list cannot be parsed (an X.509 CRL, DER or PEM)", "失効リストを読み取れません（X.509 CRL、DER または PEM）"},
+	CodeCRLUntrusted:          {http.StatusUnprocessableEntity, "the revocation list is not signed by a trusted JPKI authentication CA", "失効リストの発行元（利用者証明用認証局）を確認できません"},
+	CodeCRLStale:              {http.StatusConflict, "a revocation list of this issuer with the same or a higher number is already loaded", "同じ番号またはより新しい失効リストが既に読み込まれています"},
 
 	CodeConsentUnknown:          {http.StatusNotFound, "no such consent at this institution", "該当する同意がありません"},
 	CodeConsentRevoked:          {http.StatusGone, "the consent was revoked", "同意は取り消されています"},
 	CodeConsentExpired:          {http.StatusGone, "the consent's validity ended", "同意の有効期限が切れています"},
 	CodeSearchCriteria:          {http.StatusBadRequest, "give exactly one of consent_id, a date range (from, to), or name_kana", "検索条件（同意ID、期間、氏名カナのいずれか一つ）を正しく指定してください"},
+	CodeCursorInvalid:           {http.StatusBadRequest, "the cursor is not one this search returned: start the search again", "検索の続きを取得できません。最初から検索し直してください"},
 	CodeMedicalInfoNotPermitted: {http.StatusForbidden, "a general account (一般利用者) cannot view medication or clinical information", "一般利用者のアカウントでは薬剤情報・診療情報等を閲覧できません"},
 	CodeConsentItemNotGranted:   {http.StatusForbidden, "the patient did not consent to this item", "この情報の閲覧に患者の同意がありません"},
 	CodePersonUnknown:           {http.StatusNotFound, "no such insured person record", "該当する被保険者の記録がありません"},
@@ -194,8 +229,12 @@ type Error struct {
 	Code      Code   `json:"code"`
 	Message   string `json:"message"`
 	MessageJA string `json:"message_ja"`
-	Detail    string `json:"detail,omitempty"` // English, never holds a secret
-	Status    int    `json:"-"`                // HTTP status (set by New and by the client)
+	Detail    string `json:"detail,omitempty"`     // English, never holds a secret
+	RequestID string `json:"request_id,omitempty"` // the answer's X-Request-ID, also in the request log and audit trail
+	Status    int    `json:"-"`                    // HTTP status (set by New and by the client)
+	// RetryAfter is the wait a 429 asks for (the Retry-After header; set by the server's
+	// limits and by the client).
+	RetryAfter time.Duration `json:"-"`
 }
 
 // ErrorBody is the JSON body of every refusal.
@@ -265,4 +304,11 @@ var (
 	ErrStaffNotConfirmed          = New(CodeStaffNotConfirmed, "")
 	ErrMedicalInfoNotPermitted    = New(CodeMedicalInfoNotPermitted, "")
 	ErrConsentItemNotGranted      = New(CodeConsentItemNotGranted, "")
+	ErrRateLimited                = New(CodeRateLimited, "")
+	ErrSessionLimit               = New(CodeSessionLimit, "")
+	ErrAccountSuspended           = New(CodeAccountSuspended, "")
+	ErrTerminalKeyInUse           = New(CodeTerminalKeyInUse, "")
+	ErrDeviceProofInvalid         = New(CodeDeviceProofInvalid, "")
+	ErrCertRevoked                = New(CodeCertRevoked, "")
+	ErrLabEnrollmentDisabled      = New(CodeLabEnrollmentDisabled, "")
 )

@@ -32,10 +32,12 @@ type AdminLoginRequest struct {
 	Password        string `json:"password"`
 }
 
-// Token is a bearer token with its idle expiry.
+// Token is a bearer token with its expiry.
 type Token struct {
 	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"` // moves forward with every use (idle timeout)
+	ExpiresAt time.Time `json:"expires_at"` // idle expiry: moves forward with every use, never past LifetimeEndsAt
+	// LifetimeEndsAt is the absolute end of the session, however active (Config.SessionMax).
+	LifetimeEndsAt time.Time `json:"lifetime_ends_at"`
 }
 
 // Institution is a 医療機関等 with its 環境設定情報.
@@ -95,6 +97,7 @@ type Account struct {
 	StartDate        string     `json:"start_date"`
 	TerminalLoggedIn bool       `json:"terminal_logged_in"`
 	Locked           bool       `json:"locked"`
+	Suspended        bool       `json:"suspended"`
 	CreatedAt        time.Time  `json:"created_at"`
 	LastLoginAt      *time.Time `json:"last_login_at,omitempty"`
 }
@@ -102,6 +105,29 @@ type Account struct {
 // AccountList lists an institution's accounts.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+}
+
+// UpdateAccountRequest is アカウント管理(更新): every field is replaced. Changing the role or the
+// start date ends the account's sessions.
+type UpdateAccountRequest struct {
+	Role         string `json:"role"`
+	UserName     string `json:"user_name"`
+	UserNameKana string `json:"user_name_kana"`
+	StartDate    string `json:"start_date"`
+}
+
+// AdminPasswordRequest is the administrator's パスワード変更.
+type AdminPasswordRequest struct {
+	Password    string `json:"password"`
+	NewPassword string `json:"new_password"`
+}
+
+// PasswordChangeRequest is an account's パスワード変更 on the 資格確認端末.
+type PasswordChangeRequest struct {
+	InstitutionCode string `json:"institution_code"`
+	UserID          string `json:"user_id"`
+	Password        string `json:"password"`
+	NewPassword     string `json:"new_password"`
 }
 
 // UnlockRequest unlocks an account and optionally sets a new initial password (then changed
@@ -136,6 +162,27 @@ type EnrollRequest struct {
 type Enrollment struct {
 	CertificateSHA256 string `json:"certificate_sha256"` // hex
 	PersonID          string `json:"person_id"`
+	Institution       string `json:"institution"` // the only institution whose consents it applies to
+}
+
+// CRLRequest loads a JPKI revocation list (失効リスト): an X.509 CRL, DER or PEM.
+type CRLRequest struct {
+	CRL []byte `json:"crl"`
+}
+
+// CRL describes a loaded revocation list.
+type CRL struct {
+	Issuer     string    `json:"issuer"`
+	Number     string    `json:"number"` // CRL number (decimal); "0" when the list has none
+	ThisUpdate time.Time `json:"this_update"`
+	NextUpdate time.Time `json:"next_update,omitempty"`
+	Revoked    int       `json:"revoked"` // certificates listed
+	LoadedAt   time.Time `json:"loaded_at"`
+}
+
+// CRLList lists the loaded revocation lists, one per issuer.
+type CRLList struct {
+	CRLs []CRL `json:"crls"`
 }
 
 // AuditEntry is one row of the audit trail. It never holds a secret.
@@ -149,6 +196,7 @@ type AuditEntry struct {
 	Target      string    `json:"target,omitempty"`
 	Outcome     string    `json:"outcome"` // ok | refused
 	Code        Code      `json:"code,omitempty"`
+	RequestID   string    `json:"request_id,omitempty"` // as in the answer and the request log
 }
 
 // AuditList is a page of the audit trail.
@@ -179,6 +227,10 @@ type ActivateRequest struct {
 	Password          string `json:"password"`
 	ActivationCode    string `json:"activation_code"`
 	TerminalPublicKey []byte `json:"terminal_public_key"` // PKIX DER, RSA >= 2048
+	// AuthChallenge (from POST /v1/app/auth-challenges) and Proof, its signature by the terminal
+	// key (SignProof with ProofActivate): the device proves it holds the key it registers.
+	AuthChallenge []byte `json:"auth_challenge"`
+	Proof         []byte `json:"proof"`
 }
 
 // ActivateResponse carries what the app keeps: device ID, credential, terminal certificate.
@@ -196,6 +248,17 @@ type LoginRequest struct {
 	DeviceCredential string `json:"device_credential"`
 	UserID           string `json:"user_id"`
 	Password         string `json:"password"`
+	// AuthChallenge and Proof (SignProof with ProofLogin): the device proves it holds the
+	// terminal key registered at activation; a copied device ID and credential are not enough.
+	AuthChallenge []byte `json:"auth_challenge"`
+	Proof         []byte `json:"proof"`
+}
+
+// AuthChallenge is a single-use challenge for the device's proof of possession at activation
+// and login (before there is a session).
+type AuthChallenge struct {
+	Challenge []byte    `json:"challenge"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // LoginResponse is a session of the app.
@@ -254,12 +317,17 @@ type SearchRequest struct {
 	ConsentID string `json:"consent_id,omitempty"`
 	From      string `json:"from,omitempty"` // consent date range, inclusive, YYYY-MM-DD
 	To        string `json:"to,omitempty"`
-	NameKana  string `json:"name_kana,omitempty"` // katakana, spaces ignored, prefix or part
+	NameKana  string `json:"name_kana,omitempty"` // katakana of any width; spaces and ・ ignored; part of the name
+	// Cursor continues a search: the next_cursor of the previous page, with the same criteria.
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"` // results per page, 1..500; default 100
 }
 
-// SearchResponse holds the results, newest consent first.
+// SearchResponse holds one page of results, newest consent first. NextCursor is empty on the
+// last page: a search returns every matching person, page by page, never a silent cut.
 type SearchResponse struct {
-	Results []QualificationResult `json:"results"`
+	Results    []QualificationResult `json:"results"`
+	NextCursor string                `json:"next_cursor,omitempty"`
 }
 
 // Validity codes (資格有効性).

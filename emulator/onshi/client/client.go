@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -69,6 +70,9 @@ func (c *Client) do(ctx context.Context, method, path, token string, in, out any
 			return fmt.Errorf("onshi: %s %s: HTTP %d without an error body", method, path, resp.StatusCode)
 		}
 		eb.Error.Status = resp.StatusCode
+		if v, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && v > 0 {
+			eb.Error.RetryAfter = time.Duration(v) * time.Second
+		}
 		return eb.Error
 	}
 	if out == nil {
@@ -170,10 +174,53 @@ func (a *Admin) RevokeDevice(ctx context.Context, id string) error {
 	return a.c.do(ctx, http.MethodPost, "/v1/admin/devices/"+url.PathEscape(id)+"/revoke", a.token, nil, nil)
 }
 
-// Enroll links an auth certificate (DER) to an insured record (lab hook).
+// UpdateAccount is アカウント管理(更新).
+func (a *Admin) UpdateAccount(ctx context.Context, userID string, req api.UpdateAccountRequest) (*api.Account, error) {
+	var out api.Account
+	return &out, a.c.do(ctx, http.MethodPut, "/v1/admin/accounts/"+url.PathEscape(userID), a.token, req, &out)
+}
+
+// DeleteAccount deletes an account (its user ID is not given again).
+func (a *Admin) DeleteAccount(ctx context.Context, userID string) error {
+	return a.c.do(ctx, http.MethodDelete, "/v1/admin/accounts/"+url.PathEscape(userID), a.token, nil, nil)
+}
+
+// SuspendAccount suspends an account (its sessions end) or, with on false, resumes it.
+func (a *Admin) SuspendAccount(ctx context.Context, userID string, on bool) error {
+	op := "/suspend"
+	if !on {
+		op = "/resume"
+	}
+	return a.c.do(ctx, http.MethodPost, "/v1/admin/accounts/"+url.PathEscape(userID)+op, a.token, nil, nil)
+}
+
+// ChangePassword is the administrator's パスワード変更.
+func (a *Admin) ChangePassword(ctx context.Context, current, next string) error {
+	return a.c.do(ctx, http.MethodPost, "/v1/admin/password", a.token, api.AdminPasswordRequest{Password: current, NewPassword: next}, nil)
+}
+
+// Enroll links an auth certificate (DER) to an insured record for this institution's consents
+// (lab hook, serve --lab-enrollment only).
 func (a *Admin) Enroll(ctx context.Context, authCert []byte, personID string) (*api.Enrollment, error) {
+	return a.EnrollCard(ctx, api.EnrollRequest{AuthCertificate: authCert, PersonID: personID})
+}
+
+// EnrollCard is Enroll with every field of the request.
+func (a *Admin) EnrollCard(ctx context.Context, req api.EnrollRequest) (*api.Enrollment, error) {
 	var out api.Enrollment
-	return &out, a.c.do(ctx, http.MethodPost, "/v1/admin/enrollments", a.token, api.EnrollRequest{AuthCertificate: authCert, PersonID: personID}, &out)
+	return &out, a.c.do(ctx, http.MethodPost, "/v1/admin/enrollments", a.token, req, &out)
+}
+
+// LoadCRL loads a JPKI revocation list (X.509 CRL, DER or PEM).
+func (a *Admin) LoadCRL(ctx context.Context, crl []byte) (*api.CRL, error) {
+	var out api.CRL
+	return &out, a.c.do(ctx, http.MethodPut, "/v1/admin/crl", a.token, api.CRLRequest{CRL: crl}, &out)
+}
+
+// CRLs lists the revocation lists in force.
+func (a *Admin) CRLs(ctx context.Context) ([]api.CRL, error) {
+	var out api.CRLList
+	return out.CRLs, a.c.do(ctx, http.MethodGet, "/v1/admin/crl", a.token, nil, &out)
 }
 
 // Audit returns up to limit audit entries with ID > afterID.
@@ -191,6 +238,11 @@ func (c *Client) TerminalLogin(ctx context.Context, req api.TerminalLoginRequest
 	return &out, c.do(ctx, http.MethodPost, "/v1/terminal/login", "", req, &out)
 }
 
+// ChangePassword is an account's パスワード変更 on the terminal.
+func (c *Client) ChangePassword(ctx context.Context, req api.PasswordChangeRequest) error {
+	return c.do(ctx, http.MethodPost, "/v1/terminal/password", "", req, nil)
+}
+
 // --- app ---
 
 // Session is a logged-in app session on one device.
@@ -204,9 +256,37 @@ type Session struct {
 // Token is the bearer token of the session.
 func (s *Session) Token() string { return s.token }
 
-// Activate is the app's first login; it registers the device. Keep DeviceID, DeviceCredential
+// AuthChallenge gets a challenge for a device's proof of possession (activation, login).
+func (c *Client) AuthChallenge(ctx context.Context) (*api.AuthChallenge, error) {
+	var out api.AuthChallenge
+	return &out, c.do(ctx, http.MethodPost, "/v1/app/auth-challenges", "", nil, &out)
+}
+
+// prove fills a missing proof: a fresh auth challenge signed with key for purpose.
+func (c *Client) prove(ctx context.Context, key crypto.Signer, purpose string, ch, proof *[]byte) error {
+	if key == nil || len(*proof) != 0 {
+		return nil
+	}
+	ac, err := c.AuthChallenge(ctx)
+	if err != nil {
+		return err
+	}
+	sig, err := api.SignProof(key, purpose, ac.Challenge)
+	if err != nil {
+		return err
+	}
+	*ch, *proof = ac.Challenge, sig
+	return nil
+}
+
+// Activate is the app's first login; it registers the device. key is the terminal key whose
+// public half is req.TerminalPublicKey: Activate gets an auth challenge and signs it (unless
+// req already carries a proof; a nil key sends req as it is). Keep DeviceID, DeviceCredential
 // and TerminalCertificate of the answer.
-func (c *Client) Activate(ctx context.Context, req api.ActivateRequest) (*api.ActivateResponse, *Session, error) {
+func (c *Client) Activate(ctx context.Context, req api.ActivateRequest, key crypto.Signer) (*api.ActivateResponse, *Session, error) {
+	if err := c.prove(ctx, key, api.ProofActivate, &req.AuthChallenge, &req.Proof); err != nil {
+		return nil, nil, err
+	}
 	var out api.ActivateResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/app/activate", "", req, &out); err != nil {
 		return nil, nil, err
@@ -214,8 +294,12 @@ func (c *Client) Activate(ctx context.Context, req api.ActivateRequest) (*api.Ac
 	return &out, &Session{c: c, token: out.Session.Token, Role: out.Role, DeviceID: out.DeviceID}, nil
 }
 
-// Login is a later app login from a registered device.
-func (c *Client) Login(ctx context.Context, req api.LoginRequest) (*Session, error) {
+// Login is a later app login from a registered device, proving possession of its terminal key
+// as Activate does.
+func (c *Client) Login(ctx context.Context, req api.LoginRequest, key crypto.Signer) (*Session, error) {
+	if err := c.prove(ctx, key, api.ProofLogin, &req.AuthChallenge, &req.Proof); err != nil {
+		return nil, err
+	}
 	var out api.LoginResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/app/login", "", req, &out); err != nil {
 		return nil, err
@@ -245,10 +329,29 @@ func (s *Session) RevokeConsent(ctx context.Context, id string) error {
 	return s.c.do(ctx, http.MethodPost, "/v1/app/consents/"+url.PathEscape(id)+"/revoke", s.token, nil, nil)
 }
 
-// Search is 資格確認結果検索.
+// Search is 資格確認結果検索: every result, following the cursors page by page.
 func (s *Session) Search(ctx context.Context, req api.SearchRequest) ([]api.QualificationResult, error) {
+	var all []api.QualificationResult
+	for {
+		page, err := s.SearchPage(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Results...)
+		if page.NextCursor == "" {
+			if all == nil {
+				all = []api.QualificationResult{}
+			}
+			return all, nil
+		}
+		req.Cursor = page.NextCursor
+	}
+}
+
+// SearchPage is one page of 資格確認結果検索.
+func (s *Session) SearchPage(ctx context.Context, req api.SearchRequest) (*api.SearchResponse, error) {
 	var out api.SearchResponse
-	return out.Results, s.c.do(ctx, http.MethodPost, "/v1/app/qualifications/search", s.token, req, &out)
+	return &out, s.c.do(ctx, http.MethodPost, "/v1/app/qualifications/search", s.token, req, &out)
 }
 
 // Medication is 薬剤情報 of a consent (医療情報閲覧 accounts only).

@@ -20,7 +20,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	clock := onshi.NewFakeClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	cfg, err := onshifixtures.Config(onshi.Config{Clock: clock, PasswordIterations: 1000,
-		Institutions: []onshi.InstitutionConfig{{Code: "1310000001", Name: "試験在宅クリニック", AdminUser: "admin", AdminPassword: "Example123"}}})
+		Institutions: []onshi.InstitutionConfig{{Code: "1310123458", Name: "試験在宅クリニック", AdminUser: "admin", AdminPassword: "Example123"}}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -36,10 +36,10 @@ func Example() {
 
 	ctx := context.Background()
 	c := client.New(hs.URL, nil)
-	admin, _ := c.AdminLogin(ctx, "1310000001", "admin", "Example123")
+	admin, _ := c.AdminLogin(ctx, "1310123458", "admin", "Example123")
 	_, err = admin.IssueActivationCode(ctx, "Aのスマホ1")
 	fmt.Println(err == nil)
-	_, _, err = c.Activate(ctx, api.ActivateRequest{InstitutionCode: "1310000001", UserID: "doc01", Password: "x", ActivationCode: "x"})
+	_, _, err = c.Activate(ctx, api.ActivateRequest{InstitutionCode: "1310123458", UserID: "doc01", Password: "x", ActivationCode: "x"}, nil)
 	fmt.Println(errors.Is(err, api.ErrFeatureDisabled), api.IsCode(err, api.CodeFeatureDisabled))
 	// Output:
 	// true
