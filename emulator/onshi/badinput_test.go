@@ -61,6 +61,18 @@ func TestBadInput(t *testing.T) {
 		{"unknown path", "GET", "/v1/nope", "", ``, api.CodeNotFound},
 		{"wrong method", "DELETE", "/v1/app/consents", "", ``, api.CodeNotFound},
 		{"test clock off", "POST", "/v1/test/clock", "application/json", `{"advance":"10m"}`, api.CodeNotFound},
+		// Strict decoding (issue 11, item 6).
+		{"invalid UTF-8", "POST", "/v1/app/consents", "application/json", "{\"mode\":\"pin\xff\"}", api.CodeBodyNotUTF8},
+		{"Shift_JIS body", "POST", "/v1/app/qualifications/search", "application/json; charset=Shift_JIS", "{\"name_kana\":\"\x83\x56\x83\x50\x83\x93\"}", api.CodeBodyNotUTF8},
+		{"Shift_JIS declared", "POST", "/v1/app/qualifications/search", "application/json; charset=shift_jis", `{"name_kana":"シケン"}`, api.CodeBodyNotUTF8},
+		{"lone surrogate", "POST", "/v1/app/qualifications/search", "application/json", `{"name_kana":"\ud800"}`, api.CodeBodyNotUTF8},
+		{"lone low surrogate", "POST", "/v1/app/qualifications/search", "application/json", `{"name_kana":"a\udc00b"}`, api.CodeBodyNotUTF8},
+		{"duplicate key", "POST", "/v1/app/consents", "application/json", `{"mode":"visual","mode":"pin"}`, api.CodeDuplicateField},
+		{"nested duplicate", "POST", "/v1/app/consents", "application/json", `{"mode":"pin","items":{"medication":true,"medication":false}}`, api.CodeDuplicateField},
+		{"case-folded key", "POST", "/v1/app/consents", "application/json", `{"Mode":"pin"}`, api.CodeUnknownField},
+		{"case-folded nested key", "POST", "/v1/app/consents", "application/json", `{"mode":"pin","items":{"Medication":true}}`, api.CodeUnknownField},
+		{"Unicode-folded key", "POST", "/v1/app/qualifications/search", "application/json", "{\"name_\u212aana\":\"シ\"}", api.CodeUnknownField},
+		{"media type parameter", "POST", "/v1/app/consents", "application/json; profile=x", `{}`, api.CodeUnsupportedMediaType},
 	} {
 		st, eb := rawRequest(t, e, tc.method, tc.path, s.Token(), tc.ct, tc.body)
 		en, _ := api.Lookup(tc.want)
@@ -74,6 +86,16 @@ func TestBadInput(t *testing.T) {
 	}
 	if st, eb := rawRequest(t, e, "POST", "/v1/admin/login", "", "application/json", `{"institution_code":"1310000001","user_id":"admin","password":"x","extra":1}`); st != 400 || eb.Error.Code != api.CodeUnknownField {
 		t.Errorf("admin login extra field: %d %+v", st, eb.Error)
+	}
+	// The issue's finding: "USER_ID" logged in (encoding/json folds case).
+	if st, eb := rawRequest(t, e, "POST", "/v1/admin/login", "", "application/json", `{"institution_code":"`+instA+`","USER_ID":"admin","password":"`+adminPW+`"}`); st != 400 || eb.Error.Code != api.CodeUnknownField {
+		t.Errorf("USER_ID: %d %+v", st, eb.Error)
+	}
+	// What strict decoding accepts: charset utf-8 in any case, escaped surrogate pairs.
+	for _, ct := range []string{"application/json; charset=utf-8", "application/json;charset=UTF-8"} {
+		if st, eb := rawRequest(t, e, "POST", "/v1/app/qualifications/search", s.Token(), ct, `{"name_kana":"シケン\ud83d\ude00"}`); st != 400 || eb.Error.Code != api.CodeSearchCriteria {
+			t.Errorf("%s: %d %+v (want the body decoded, then SEARCH_CRITERIA for the emoji)", ct, st, eb.Error)
+		}
 	}
 }
 

@@ -7,7 +7,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"fmt"
+	"math/big"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -75,6 +78,7 @@ func (e *env) activateWith(inst, user, pw, code string) (*api.ActivateResponse, 
 	if err == nil {
 		e.mu.Lock()
 		e.devKeys[res.DeviceID] = k
+		e.devices = append(e.devices, res)
 		e.mu.Unlock()
 	}
 	return res, s, err
@@ -129,6 +133,50 @@ type env struct {
 	mu       sync.Mutex
 	keysUsed int
 	devKeys  map[string]*rsa.PrivateKey
+	devices  []*api.ActivateResponse
+}
+
+// firstDevice is the env's first activated device.
+func (e *env) firstDevice() *api.ActivateResponse {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.devices[0]
+}
+
+// reopen serves e's data directory again (after e's server was closed), with e's clock, the
+// same configuration changed by mod, and the devices and keys e knows.
+func reopen(t testing.TB, e *env, mod func(*onshi.Config)) *env {
+	t.Helper()
+	e2 := &env{t: t, dir: e.dir, clock: e.clock, ctx: e.ctx, devKeys: e.devKeys, devices: e.devices, keysUsed: e.keysUsed}
+	cfg := baseConfig(t, e.clock)
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := onshi.Open(e.dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.srv = srv
+	e2.hs = httptest.NewServer(srv)
+	e2.c = client.New(e2.hs.URL, e2.hs.Client())
+	t.Cleanup(func() { e2.hs.Close(); srv.Close() })
+	return e2
+}
+
+// labCertificate is a trusted auth certificate nobody is enrolled with (a lab card's).
+type labCertificate struct {
+	der []byte
+	key *rsa.PrivateKey
+}
+
+// labCert issues one from the test auth CA; the key is a persona's card key (any RSA key will
+// do, and generating one is slow).
+func labCert(t testing.TB, serial int64) labCertificate {
+	p := pki(t)
+	key := persona(t, "adult").CardKey
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: fmt.Sprintf("LAB TEST CARD %d", serial)},
+		NotBefore: start.Add(-time.Hour), NotAfter: start.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}
+	return labCertificate{der: must(x509.CreateCertificate(rand.Reader, tmpl, p.AuthCA, &key.PublicKey, p.AuthCAKey)), key: key}
 }
 
 func newEnv(t testing.TB, mod func(*onshi.Config)) *env {
