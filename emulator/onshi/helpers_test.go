@@ -134,6 +134,7 @@ type env struct {
 	keysUsed int
 	devKeys  map[string]*rsa.PrivateKey
 	devices  []*api.ActivateResponse
+	adminA   *client.Admin // shared admin session of institution A (createErr)
 }
 
 // firstDevice is the env's first activated device.

@@ -14,7 +14,8 @@ import (
 // the four classes upper case, lower case, digits and symbols, and neither the user ID nor a
 // common password. "Is" compares the password's core: lower-cased, leading and trailing digits
 // and symbols removed, then 0→o 1→i 3→e 4→a 5→s 7→t @→a $→s, so Password1!, P@ssw0rd2026 and,
-// for user admin, Admin2026! are all refused. A change must also differ from the current
+// for user admin, Admin2026! and Adm1n-2026 are all refused; so is a password that has no letter
+// left once the user ID is taken out of it (pp01PP01! for pp01). A change must also differ from the current
 // password.
 
 // commonPasswords are cores (see above) refused whatever their decoration.
@@ -75,8 +76,12 @@ func checkPasswordPolicy(pw, userID string) error {
 		return api.New(api.CodePasswordPolicy, "at least three of upper case, lower case, digits and symbols")
 	}
 	core := passwordCore(pw)
-	if strings.EqualFold(pw, userID) || (userID != "" && core == passwordCore(userID)) {
-		return api.New(api.CodePasswordPolicy, "the password is the user ID")
+	if userID != "" {
+		lower, id := strings.ToLower(pw), strings.ToLower(userID)
+		rest := strings.ReplaceAll(lower, id, "")
+		if core == passwordCore(userID) || (rest != lower && !strings.ContainsFunc(rest, func(r rune) bool { return r >= 'a' && r <= 'z' })) {
+			return api.New(api.CodePasswordPolicy, "the password is the user ID")
+		}
 	}
 	if commonPasswords[core] {
 		return api.New(api.CodePasswordPolicy, "a common password")
