@@ -63,7 +63,7 @@ func newWorld(ctx context.Context) (*world, error) {
 	}
 	cfg, err := onshifixtures.Config(onshi.Config{
 		AuthRoots:          labRoots,
-		FaceIssuer:         labFace,
+		CardFaceCAs:        faceCAs(labFace),
 		Institutions:       []onshi.InstitutionConfig{{Code: institutionCode, Name: "みらい訪問クリニック (synthetic)", AdminUser: adminUser, AdminPassword: adminPassword}},
 		Clock:              clock,
 		LabEnrollment:      labRun.Load(), // a lab card's certificate is enrolled through the lab hook
@@ -104,6 +104,14 @@ var (
 func terminalKey() (*rsa.PrivateKey, error) {
 	keyOnce.Do(func() { termKey, keyErr = rsa.GenerateKey(rand.Reader, 2048) })
 	return termKey, keyErr
+}
+
+// faceCAs is the lab's card-face CA key, if given (else the fixtures' is wired in).
+func faceCAs(lab *rsa.PublicKey) []*rsa.PublicKey {
+	if lab == nil {
+		return nil
+	}
+	return []*rsa.PublicKey{lab}
 }
 
 func (w *world) Close() {
@@ -161,7 +169,7 @@ func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen stri
 }
 
 func (w *world) newApp() *app.App {
-	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: w.cfg.FaceIssuer}
+	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: w.cfg.CardFaceCAs[0]}
 }
 
 // checkTerminalCert verifies the activated device's terminal certificate against the terminal

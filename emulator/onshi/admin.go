@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // ユーザID: 2 to 8 half-width alphanumerics (seed).
@@ -522,7 +523,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
-	rows, err := s.st.r.Query(`SELECT id, memo, code_id, registered_by, registered_at, revoked_at FROM devices
+	rows, err := s.st.r.Query(`SELECT id, terminal_id, memo, code_id, registered_by, registered_at, revoked_at FROM devices
 		WHERE institution = ? ORDER BY registered_at, id`, se.institution)
 	if err != nil {
 		return 0, nil, err
@@ -533,7 +534,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) (int, any, 
 		var d api.Device
 		var reg int64
 		var rev sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.Memo, &d.ActivationCodeID, &d.RegisteredBy, &reg, &rev); err != nil {
+		if err := rows.Scan(&d.ID, &d.TerminalID, &d.Memo, &d.ActivationCodeID, &d.RegisteredBy, &reg, &rev); err != nil {
 			return 0, nil, err
 		}
 		d.RegisteredAt, d.RevokedAt = fromNanos(reg), nullTime(rev)
@@ -592,7 +593,8 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) (int, any, error
 	if _, err := x509.ParseCertificate(req.AuthCertificate); err != nil {
 		return 0, nil, api.New(api.CodeCertMalformed, "")
 	}
-	if _, ok := s.people[req.PersonID]; !ok {
+	p, ok := s.people[req.PersonID]
+	if !ok {
 		ri.target = ""
 		return 0, nil, api.New(api.CodePersonUnknown, "")
 	}
@@ -605,6 +607,17 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) (int, any, error
 		return 0, nil, api.New(api.CodeEnrollmentConflict, "")
 	}
 	en := enrollment{personID: req.PersonID}
+	if req.FaceRecord != nil || req.FaceCertificate != nil {
+		// The lab card's face, verified, so that the card can give visual consent.
+		face, err := s.verifyCardFace(req.FaceRecord, req.FaceCertificate)
+		if err != nil {
+			return 0, nil, err
+		}
+		if face.BirthDate != compactDate(p.BirthDate) || face.Sex != p.Sex {
+			return 0, nil, api.New(api.CodeFaceRecordMismatch, "")
+		}
+		en.cardKeyHash = mynumber.KeyFingerprint(face.CardKey)
+	}
 	now := s.now()
 	err = s.commit(ri, func(tx *sql.Tx, _ *auditRec) error {
 		_, err := tx.Exec(`INSERT INTO lab_enrollments(institution, cert_sha256, person_id, card_key_sha256, created_at) VALUES(?,?,?,?,?)
@@ -619,7 +632,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, api.Enrollment{CertificateSHA256: h, PersonID: req.PersonID, Institution: se.institution}, nil
+	return http.StatusCreated, api.Enrollment{CertificateSHA256: h, PersonID: req.PersonID, Institution: se.institution, CardKeySHA256: en.cardKeyHash}, nil
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) (int, any, error) {

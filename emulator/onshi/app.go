@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -194,16 +195,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) (int, any, err
 	}
 	cred := randomToken(32)
 	var cert []byte
-	if ok {
-		day := now.In(jst)
-		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
-		validity := mynumber.TerminalValidity{NotBefore: day, NotAfter: day.Add(s.cfg.TerminalCertValidity), Role: mynumber.RoleVisual}
-		cert, err = mynumber.IssueCV(mynumber.RSASigner(s.cfg.TerminalCA), &mynumber.CVCertificate{IssuerID: s.cfg.TerminalCAID,
-			SubjectID: mynumber.TerminalSubject(deviceID), PublicKey: pub, Extra: validity.Encode()})
-		if err != nil {
-			return 0, nil, err
-		}
-	}
+	var terminalID string
 	code := normalizeActivationCode(req.ActivationCode)
 	inst := req.InstitutionCode
 	var locked bool
@@ -250,11 +242,21 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) (int, any, err
 				return err
 			}
 			a.device = deviceID
+			// The terminal certificate names the device by a key id numbered in registration
+			// order (issued here, under the write lock, so numbers are unique).
+			var n int64
+			if err := tx.QueryRow(`SELECT COALESCE(MAX(rowid), 0) + 1 FROM devices`).Scan(&n); err != nil {
+				return err
+			}
+			terminalID = fmt.Sprintf("7%06d/%03d", n%1000000, n/1000000%1000+1)
+			if cert, err = s.terminalCertificate(terminalID, pub, now); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(`UPDATE activation_codes SET used_at = ?, device_id = ? WHERE id = ?`, now.UnixNano(), deviceID, id); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(`INSERT INTO devices(id, institution, memo, code_id, credential_hash, public_key, key_sha256, terminal_cert, registered_by, registered_at)
-				VALUES(?,?,?,?,?,?,?,?,?,?)`, deviceID, inst, memo, id, secretHash(cred), req.TerminalPublicKey, keyHash, cert, row.userID, now.UnixNano()); err != nil {
+			if _, err := tx.Exec(`INSERT INTO devices(id, institution, memo, code_id, credential_hash, public_key, key_sha256, terminal_id, terminal_cert, registered_by, registered_at)
+				VALUES(?,?,?,?,?,?,?,?,?,?,?)`, deviceID, inst, memo, id, secretHash(cred), req.TerminalPublicKey, keyHash, terminalID, cert, row.userID, now.UnixNano()); err != nil {
 				return err
 			}
 			_, err = tx.Exec(`UPDATE accounts SET last_login_at = ? WHERE institution = ? AND user_key = ?`, now.UnixNano(), inst, userKey(row.userID))
@@ -273,7 +275,24 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) (int, any, err
 		ri.audited = false
 		return 0, nil, err
 	}
-	return http.StatusCreated, api.ActivateResponse{DeviceID: deviceID, DeviceCredential: cred, TerminalCertificate: cert, Session: tok, Role: se.role}, nil
+	return http.StatusCreated, api.ActivateResponse{DeviceID: deviceID, DeviceCredential: cred, TerminalCertificate: cert,
+		TerminalID: terminalID, Session: tok, Role: se.role}, nil
+}
+
+// terminalCertificate issues a device's terminal certificate for 80 A2: the card.md v2
+// card-verifiable certificate (mynumber.IssueCV) by the terminal CA, the device's terminal key,
+// and this project's model of the validity after the key (mynumber.TerminalValidity: the day
+// of issue to Config.TerminalCertValidity later, role visual mode).
+func (s *Server) terminalCertificate(terminalID string, pub *rsa.PublicKey, now time.Time) ([]byte, error) {
+	day := now.In(jst)
+	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	v := mynumber.TerminalValidity{NotBefore: from, NotAfter: from.Add(s.cfg.TerminalCertValidity).AddDate(0, 0, -1), Role: mynumber.RoleVisual}
+	sub, err := mynumber.NewKeyID(terminalID)
+	if err != nil {
+		return nil, err
+	}
+	return mynumber.IssueCV(mynumber.RSASigner(s.cfg.TerminalCA), &mynumber.CVCertificate{
+		IssuerID: mynumber.MustKeyID(s.cfg.TerminalCAID), SubjectID: sub, PublicKey: pub, Extra: v.Encode()})
 }
 
 func parseTerminalKey(der []byte) (*rsa.PublicKey, error) {

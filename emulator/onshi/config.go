@@ -36,11 +36,17 @@ type Config struct {
 	ConsentValidity time.Duration
 
 	// Trust anchors.
-	AuthRoots            []*x509.Certificate // JPKI 利用者証明用 roots (the test auth CA; J-LIS CAs in a lab)
-	AuthIntermediates    []*x509.Certificate
-	FaceIssuer           *rsa.PublicKey  // card-face record (EF 0002) issuer key
+	AuthRoots         []*x509.Certificate // JPKI 利用者証明用 roots (the test auth CA; J-LIS CAs in a lab)
+	AuthIntermediates []*x509.Certificate
+	// CardFaceCAs are the keys that sign 券面事項確認AP EF 0004 certificates (production
+	// 5000023/001, the test hierarchy's 6000023/001); the key an EF 0004 certifies signs the
+	// card-face record. Visual mode needs at least one.
+	CardFaceCAs []*rsa.PublicKey
+	// InputSupportCAs sign 券面事項入力補助AP EF 0004 (5000033/001, test 6000033/001); without
+	// them a visual consent's input-support records are refused.
+	InputSupportCAs      []*rsa.PublicKey
 	TerminalCA           *rsa.PrivateKey // signs devices' terminal certificates (checked by the card's EF 0016)
-	TerminalCAID         mynumber.KeyID  // key id of TerminalCA (JPKI EF 0016): the issuer id of terminal certificates
+	TerminalCAID         string          // key id of TerminalCA, the certificates' issuer id; default "6900001/001" (test hierarchy, model)
 	TerminalCertValidity time.Duration   // default 365 days
 
 	// Revocation lists (X.509 CRLs, DER or PEM) of the auth CAs, loaded at start (serve --crl);
@@ -79,6 +85,7 @@ type InstitutionConfig struct {
 // knows when it writes the certificate to a card. CardKey is the public key of that same card's
 // card-face AP (券面事項確認AP key 001A, the DF24 of its face record); visual mode accepts a card
 // only if its face key is the one enrolled with the certificate presented (API.md, visual mode).
+// It is kept as mynumber.KeyFingerprint.
 type Enrollment struct {
 	AuthCert []byte
 	PersonID string
@@ -107,6 +114,12 @@ func (c *Config) withDefaults() (Config, error) {
 	if d.PasswordIterations <= 0 {
 		d.PasswordIterations = 100000
 	}
+	if d.TerminalCAID == "" {
+		d.TerminalCAID = "6900001/001"
+	}
+	if _, err := mynumber.NewKeyID(d.TerminalCAID); err != nil {
+		return d, fmt.Errorf("onshi: TerminalCAID: %w", err)
+	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 64 << 10
 	}
@@ -127,8 +140,8 @@ func (c *Config) withDefaults() (Config, error) {
 	if d.TerminalCA == nil {
 		return d, errors.New("onshi: Config.TerminalCA is required (it signs terminal certificates)")
 	}
-	if d.FaceIssuer == nil {
-		return d, errors.New("onshi: Config.FaceIssuer is required (visual mode)")
+	if len(d.CardFaceCAs) == 0 {
+		return d, errors.New("onshi: Config.CardFaceCAs is required (visual mode)")
 	}
 	if len(d.AuthRoots) == 0 {
 		return d, errors.New("onshi: Config.AuthRoots is required (PIN and visual mode)")

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -139,12 +140,10 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 			return 0, nil, api.New(api.CodeSignatureInvalid, "")
 		}
 	case api.ModeVisual:
-		if face, err = mynumber.ParseFaceRecord(req.FaceRecord); err != nil {
-			return 0, nil, api.New(api.CodeFaceRecordMalformed, "")
+		if face, err = s.verifyCardFace(req.FaceRecord, req.FaceCertificate); err != nil {
+			return 0, nil, err
 		}
-		if face.Verify(s.cfg.FaceIssuer) != nil {
-			return 0, nil, api.New(api.CodeFaceRecordTampered, "")
-		}
+		// The card-presence signature: the card-face key of the record, over this challenge.
 		if !verifyChallengeSig(face.CardKey, nonce, req.CardSignature) {
 			return 0, nil, api.New(api.CodeCardSignatureInvalid, "")
 		}
@@ -155,6 +154,16 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 	if !enrolled {
 		return 0, nil, api.New(api.CodePersonNotEnrolled, "")
 	}
+	if face != nil {
+		// One card: the card that signed the challenge is the card the auth certificate was
+		// issued on (its card-face key is the one enrolled with the certificate).
+		if en.cardKeyHash == "" {
+			return 0, nil, api.New(api.CodeCardKeyNotEnrolled, "")
+		}
+		if mynumber.KeyFingerprint(face.CardKey) != en.cardKeyHash {
+			return 0, nil, api.New(api.CodeCardMismatch, "")
+		}
+	}
 	p := s.people[en.personID]
 	if p == nil { // enrolled in the database to a record no longer configured
 		return 0, nil, api.New(api.CodePersonUnknown, "")
@@ -163,6 +172,11 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 		// The face record must describe the person the auth certificate identifies.
 		if face.BirthDate != compactDate(p.BirthDate) || face.Sex != p.Sex {
 			return 0, nil, api.New(api.CodeFaceRecordMismatch, "")
+		}
+		if req.InputSupport != nil {
+			if err := s.checkInputSupport(req.InputSupport, p); err != nil {
+				return 0, nil, err
+			}
 		}
 	}
 	c := api.Consent{ID: newID("CN"), Mode: req.Mode, Items: req.Items, DeviceID: se.deviceID, UserID: se.userID,
@@ -178,6 +192,69 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 	}
 	cr := consentRow{Consent: c, institution: se.institution, personID: en.personID}
 	return http.StatusCreated, api.ConsentResponse{Consent: c, Result: s.result(&cr)}, nil
+}
+
+// verifyCardFace checks a card face as card.md v2 has it: EF 0004 is a card-verifiable
+// certificate signed by a trusted card-face CA, and the key it certifies signed the face record
+// (DF28). It returns the record, whose DF24 is the card's card-face key.
+func (s *Server) verifyCardFace(record, certificate []byte) (*mynumber.FaceRecord, error) {
+	face, err := mynumber.ParseFaceRecord(record)
+	if err != nil {
+		return nil, api.New(api.CodeFaceRecordMalformed, "")
+	}
+	signer, err := verifyCardCV(certificate, s.cfg.CardFaceCAs)
+	if err != nil {
+		return nil, api.New(api.CodeFaceCertificateUntrusted, err.Error())
+	}
+	if face.Verify(signer) != nil {
+		return nil, api.New(api.CodeFaceRecordTampered, "")
+	}
+	return face, nil
+}
+
+// verifyCardCV parses an EF 0004 certificate and verifies it with one of the CA keys; it
+// returns the key it certifies.
+func verifyCardCV(b []byte, cas []*rsa.PublicKey) (*rsa.PublicKey, error) {
+	if len(b) == 0 {
+		return nil, errors.New("no EF 0004 certificate")
+	}
+	cv, err := mynumber.ParseCV(b)
+	if err != nil {
+		return nil, errors.New("EF 0004 is not a card-verifiable certificate")
+	}
+	for _, ca := range cas {
+		if cv.Verify(ca) == nil {
+			return cv.PublicKey, nil
+		}
+	}
+	return nil, fmt.Errorf("EF 0004 issuer %s is not trusted", cv.IssuerID)
+}
+
+// checkInputSupport verifies 券面事項入力補助AP records read with 照合番号B: EF 0004 by a trusted
+// input-support CA, EF 0003's signature by the key it certifies, H2 over EF 0002, and EF 0002's
+// name, birth date and sex against the insured record. (H1 covers EF 0001, the My Number, which
+// 照合番号B does not open: it is not checked.)
+func (s *Server) checkInputSupport(in *api.InputSupport, p *Person) error {
+	signer, err := verifyCardCV(in.Certificate, s.cfg.InputSupportCAs)
+	if err != nil {
+		return api.New(api.CodeInputSupportInvalid, err.Error())
+	}
+	g, err := mynumber.ParseIntegrity(in.Integrity)
+	if err != nil || g.Verify(signer) != nil {
+		return api.New(api.CodeInputSupportInvalid, "EF 0003")
+	}
+	basic, err := mynumber.ParseBasicFour(in.BasicFour)
+	if err != nil {
+		return api.New(api.CodeInputSupportInvalid, "EF 0002")
+	}
+	hashed, err := mynumber.BasicFourHashed(in.BasicFour)
+	if err != nil || sha256.Sum256(hashed) != g.H2 {
+		return api.New(api.CodeInputSupportInvalid, "H2 does not cover EF 0002")
+	}
+	if basic.Name != p.Name || basic.BirthDate != compactDate(p.BirthDate) || basic.Sex != p.Sex {
+		return api.New(api.CodeInputSupportMismatch, "")
+	}
+	return nil
 }
 
 // compactDate turns YYYY-MM-DD into the card's YYYYMMDD.

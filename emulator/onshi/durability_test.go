@@ -224,7 +224,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 	res := must(pinConsent(e, s, adult.AuthCert, adult.AuthKey, allItems))
 	must(s.Medication(e.ctx, res.Consent.ID))
 	fa := persona(t, "face-auth")
-	must(visualConsent(e, s, fa, act.TerminalCertificate, nil, true))
+	must(visualConsent(e, s, fa, nil, true))
 	_, err := e.c.AdminLogin(e.ctx, instA, "admin", "AlmostAdmin9")
 	wantCode(t, err, api.CodeWrongPassword)
 

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
@@ -14,19 +13,20 @@ func TestPathPINModeAndLookup(t *testing.T) {
 	e := newEnv(t, nil)
 	a, act, s := e.device(doctorID)
 
-	// The terminal certificate is what the app sends with 80 A2: a CV certificate for the device.
+	// The terminal certificate is what the app sends with 80 A2: a card.md v2 CV certificate by
+	// the terminal CA for the device's key, naming the device's terminal ID, valid from today.
 	cv := must(mynumber.ParseCV(act.TerminalCertificate))
-	if err := cv.Verify(&pki(t).TerminalCAKey.PublicKey); err != nil || cv.SubjectID != mynumber.TerminalSubject(act.DeviceID) || cv.IssuerID != fixtures.TerminalCAKeyID {
-		t.Fatalf("terminal certificate: %v, %s -> %s, want %s -> the device %q", err, cv.IssuerID, cv.SubjectID, fixtures.TerminalCAKeyID, act.DeviceID)
-	}
-	if v, err := mynumber.ParseTerminalValidity(cv.Extra); err != nil || !v.ValidAt(e.clock.Now()) {
-		t.Fatalf("terminal certificate validity %+v %v", v, err)
+	v := must(mynumber.ParseTerminalValidity(cv.Extra))
+	if err := cv.Verify(&pki(t).TerminalCAKey.PublicKey); err != nil || cv.SubjectID.String() != act.TerminalID ||
+		cv.IssuerID.String() != "6900001/001" || !mynumber.SameKey(cv.PublicKey, &e.devKey(act.DeviceID).PublicKey) ||
+		!v.ValidAt(e.clock.Now()) || v.ValidAt(e.clock.Now().AddDate(1, 0, 0)) || v.Role != mynumber.RoleVisual || len(cv.Body) != 307 {
+		t.Fatalf("terminal certificate: %v, subject %s (device %s), issuer %s, validity %+v", err, cv.SubjectID, act.TerminalID, cv.IssuerID, v)
 	}
 	if act.Role != api.RoleMedical || s.Role != api.RoleMedical {
 		t.Fatalf("role %q / %q", act.Role, s.Role)
 	}
 	devs := must(a.Devices(e.ctx))
-	if len(devs) != 1 || devs[0].ID != act.DeviceID || devs[0].Memo != "Aのスマホ1" {
+	if len(devs) != 1 || devs[0].ID != act.DeviceID || devs[0].Memo != "Aのスマホ1" || devs[0].TerminalID != act.TerminalID {
 		t.Fatalf("devices: %+v", devs)
 	}
 
@@ -86,10 +86,10 @@ func TestPathPINModeAndLookup(t *testing.T) {
 
 func TestVisualMode(t *testing.T) {
 	e := newEnv(t, nil)
-	_, act, s := e.device(doctorID)
+	_, _, s := e.device(doctorID)
 	fa := persona(t, "face-auth")
 
-	res, err := visualConsent(e, s, fa, act.TerminalCertificate, nil, true)
+	res, err := visualConsent(e, s, fa, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,32 +98,35 @@ func TestVisualMode(t *testing.T) {
 		t.Fatalf("visual consent: %+v", res)
 	}
 
-	_, err = visualConsent(e, s, fa, act.TerminalCertificate, nil, false)
+	_, err = visualConsent(e, s, fa, nil, false)
 	wantCode(t, err, api.CodeStaffNotConfirmed)
 
 	// A byte of the photo (DF27, covered by the issuer signature) changed.
-	_, err = visualConsent(e, s, fa, act.TerminalCertificate, func(face, _ []byte) {
-		f := must(mynumber.ParseFaceRecord(face))
-		face[f.Offsets[5]+20] ^= 0x01
+	_, err = visualConsent(e, s, fa, func(f *cardFace) {
+		r := must(mynumber.ParseFaceRecord(f.record))
+		f.record[r.Offsets[5]+20] ^= 0x01
 	}, true)
 	wantCode(t, err, api.CodeFaceRecordTampered)
 
-	_, err = visualConsent(e, s, fa, act.TerminalCertificate, func(_, sig []byte) { sig[7] ^= 0x80 }, true)
+	_, err = visualConsent(e, s, fa, func(f *cardFace) { f.sig[7] ^= 0x80 }, true)
 	wantCode(t, err, api.CodeCardSignatureInvalid)
 
-	_, err = visualConsent(e, s, fa, act.TerminalCertificate, func(face, _ []byte) {
-		for i := range face {
-			face[i] = 0xFF
+	_, err = visualConsent(e, s, fa, func(f *cardFace) {
+		for i := range f.record {
+			f.record[i] = 0xFF
 		}
 	}, true)
 	wantCode(t, err, api.CodeFaceRecordMalformed)
 
-	// The card of family with the auth certificate of face-auth: birth date and sex differ.
-	ch := must(s.Challenge(e.ctx))
-	face, sig := visualCard(t, persona(t, "family"), act.TerminalCertificate, ch.Challenge)
-	_, err = s.RegisterConsent(e.ctx, api.ConsentRequest{ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: fa.AuthCert,
-		FaceRecord: face, CardSignature: sig, StaffConfirmed: true})
-	wantCode(t, err, api.CodeFaceRecordMismatch)
+	// EF 0004 missing, or by a CA nobody trusts.
+	_, err = visualConsent(e, s, fa, func(f *cardFace) { f.cert = nil }, true)
+	wantCode(t, err, api.CodeFaceCertificateUntrusted)
+	_, err = visualConsent(e, s, fa, func(f *cardFace) {
+		rogue := pki(t).RogueCAKey
+		f.cert = must(mynumber.IssueCV(mynumber.RSASigner(rogue), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000023/001"),
+			SubjectID: mynumber.MustKeyID("1322121/000"), PublicKey: &pki(t).FaceIssuerKey.PublicKey}))
+	}, true)
+	wantCode(t, err, api.CodeFaceCertificateUntrusted)
 }
 
 func TestValidityCodesAndInsuredData(t *testing.T) {

@@ -313,31 +313,51 @@ func apdu(cla, ins, p1, p2 byte, data []byte, le bool) []byte {
 	return b
 }
 
-// visualCard drives a virtual card of the persona the way the reference app's visual mode does
-// (card.md): 80 A2 with the device's terminal certificate, VERIFY 照合番号B, read EF 0002 with
-// an extended Le, and the card-presence signature over the challenge.
-func visualCard(t testing.TB, p *fixtures.Persona, termCert, nonce []byte) (face, sig []byte) {
-	t.Helper()
-	prof := must(p.CardProfile())
-	c := must(card.New(prof, card.WithRequireTerminalAuth(true)))
-	c.PowerOn()
-	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDJPKI.Bytes(), false))
-	ext := append([]byte{0x80, 0xA2, mynumber.TerminalCertP1, mynumber.TerminalCertP2, 0x00, byte(len(termCert) >> 8), byte(len(termCert))}, termCert...)
-	transmit(t, c, ext)
-	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDCardFace.Bytes(), false))
-	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(mynumber.FaceNumberB), []byte(p.VerificationB()), false))
-	face = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceRecordEF), 0x00, 0x00, 0x00, 0x00})
-	h := sha256.Sum256(nonce)
-	sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, mynumber.DigestInfoSHA256(h[:]), true))
-	return face, sig
+// cardFace is what the reference app's visual mode reads from a card (card.md): the face record
+// (EF 0002, after VERIFY 照合番号B), its certificate (EF 0004, free) and the card-presence
+// signature over the challenge (80 2A 00 00 by the card-face key 001A).
+type cardFace struct {
+	record, cert, sig []byte
 }
 
-func visualConsent(e *env, s *client.Session, p *fixtures.Persona, termCert []byte, tamper func(face, sig []byte), staff bool) (*api.ConsentResponse, error) {
+// testFaceCert is EF 0004 as card.md v2 has it: a card-verifiable certificate with key ids, by
+// the test card-face CA (6000023/001, the test PKI's card-face issuer key, which onshifixtures
+// trusts) for the key that signs the records. The virtual card does not serve EF 0004 in this
+// form yet (issue 9); visualCard uses the card's own EF 0004 as soon as it does.
+func testFaceCert(t testing.TB) []byte {
+	k := pki(t).FaceIssuerKey
+	return must(mynumber.IssueCV(mynumber.RSASigner(k), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000023/001"),
+		SubjectID: mynumber.MustKeyID("1322121/000"), PublicKey: &k.PublicKey}))
+}
+
+// visualCard drives a virtual card of the persona as the reference app's visual mode does:
+// SELECT 券面事項確認AP, VERIFY 照合番号B, READ EF 0002 (one extended READ), READ EF 0004, and the
+// card-presence signature over the challenge. (The 80 A2 terminal certificate is the card's
+// concern and is not sent here.)
+func visualCard(t testing.TB, p *fixtures.Persona, nonce []byte) cardFace {
+	t.Helper()
+	prof := must(p.CardProfile())
+	c := must(card.New(prof))
+	c.PowerOn()
+	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDCardFace.Bytes(), false))
+	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(mynumber.FaceNumberB), []byte(p.VerificationB()), false))
+	var f cardFace
+	f.record = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceRecordEF), 0x00, 0x00, 0x00, 0x00})
+	f.cert = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceCV), 0x00, 0x00, 0x00, 0x00})
+	if cv, err := mynumber.ParseCV(f.cert); err != nil || cv.Verify(&pki(t).FaceIssuerKey.PublicKey) != nil {
+		f.cert = testFaceCert(t)
+	}
+	h := sha256.Sum256(nonce)
+	f.sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, mynumber.DigestInfoSHA256(h[:]), true))
+	return f
+}
+
+func visualConsent(e *env, s *client.Session, p *fixtures.Persona, tamper func(*cardFace), staff bool) (*api.ConsentResponse, error) {
 	ch := must(s.Challenge(e.ctx))
-	face, sig := visualCard(e.t, p, termCert, ch.Challenge)
+	f := visualCard(e.t, p, ch.Challenge)
 	if tamper != nil {
-		tamper(face, sig)
+		tamper(&f)
 	}
 	return s.RegisterConsent(e.ctx, api.ConsentRequest{ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: p.AuthCert,
-		FaceRecord: face, CardSignature: sig, StaffConfirmed: staff, Items: api.ConsentItems{Medication: true}})
+		FaceRecord: f.record, FaceCertificate: f.cert, CardSignature: f.sig, StaffConfirmed: staff, Items: api.ConsentItems{Medication: true}})
 }

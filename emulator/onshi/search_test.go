@@ -2,6 +2,7 @@ package onshi
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"database/sql"
 	"encoding/json"
@@ -32,7 +33,7 @@ func searchServer(t *testing.T, n int) (*Server, string, *FakeClock) {
 		people = append(people, Person{ID: fmt.Sprintf("P%04d", i), Name: "試験 患者", Kana: "シケン　" + k, Sex: 1,
 			BirthDate: "1950-01-01", Address: "試験町", Validity: 4})
 	}
-	s, err := Open(t.TempDir(), Config{Clock: clock, AuthRoots: []*x509.Certificate{pki.AuthCA}, FaceIssuer: &pki.FaceIssuerKey.PublicKey,
+	s, err := Open(t.TempDir(), Config{Clock: clock, AuthRoots: []*x509.Certificate{pki.AuthCA}, CardFaceCAs: []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey},
 		TerminalCA: pki.TerminalCAKey, People: people, PasswordIterations: 1000, Synchronous: "NORMAL",
 		Institutions: []InstitutionConfig{{Code: "1310123458", Name: "試験", AdminUser: "admin", AdminPassword: "AdminPass123"}}})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // Server is one emulated qualification system: an http.Handler over a durable store. Many can
@@ -56,7 +57,7 @@ type institution struct {
 // key of the card it was issued on.
 type enrollment struct {
 	personID    string
-	cardKeyHash string // hex SHA-256 of the card-face public key (PKIX DER); "" unknown
+	cardKeyHash string // mynumber.KeyFingerprint of the card-face public key; "" unknown
 }
 
 // Open opens (creating or migrating) the store in dir and bootstraps the configured
@@ -106,9 +107,7 @@ func Open(dir string, cfg Config) (*Server, error) {
 		}
 		en := enrollment{personID: e.PersonID}
 		if e.CardKey != nil {
-			if en.cardKeyHash, err = publicKeyHash(e.CardKey); err != nil {
-				return fail(fmt.Errorf("onshi: enrollment %d: card key: %w", i, err))
-			}
+			en.cardKeyHash = mynumber.KeyFingerprint(e.CardKey)
 		}
 		s.enrolled[certHash(e.AuthCert)] = en
 	}

@@ -112,7 +112,8 @@ func migrateV2(tx *sql.Tx) error {
 			return err
 		}
 	}
-	if _, err := tx.Exec(`ALTER TABLE devices ADD COLUMN key_sha256 TEXT NOT NULL DEFAULT ''`); err != nil {
+	if _, err := tx.Exec(`ALTER TABLE devices ADD COLUMN key_sha256 TEXT NOT NULL DEFAULT '';
+		ALTER TABLE devices ADD COLUMN terminal_id TEXT NOT NULL DEFAULT ''`); err != nil {
 		return err
 	}
 	rows, err := tx.Query(`SELECT id, public_key FROM devices`)

@@ -91,6 +91,12 @@ const (
 	CodePersonNotEnrolled    Code = "PERSON_NOT_ENROLLED"
 	CodeValidUntilInvalid    Code = "VALID_UNTIL_INVALID"
 	CodeCertRevoked          Code = "CERT_REVOKED"
+	// Visual mode: one card.
+	CodeFaceCertificateUntrusted Code = "FACE_CERTIFICATE_UNTRUSTED"
+	CodeCardMismatch             Code = "CARD_MISMATCH"
+	CodeCardKeyNotEnrolled       Code = "CARD_KEY_NOT_ENROLLED"
+	CodeInputSupportInvalid      Code = "INPUT_SUPPORT_INVALID"
+	CodeInputSupportMismatch     Code = "INPUT_SUPPORT_MISMATCH"
 
 	// Lab enrollment hook and revocation lists (失効リスト).
 	CodeLabEnrollmentDisabled Code = "LAB_ENROLLMENT_DISABLED"
@@ -189,6 +195,12 @@ var catalogue = map[Code]Entry{
 	CodePersonNotEnrolled:    {http.StatusNotFound, "the certificate is trusted but not linked to an insured person", "電子証明書に対応する被保険者が登録されていません"},
 	CodeValidUntilInvalid:    {http.StatusBadRequest, "valid_until must be a date YYYY-MM-DD after today", "同意の有効期限は本日より後の日付で指定してください"},
 	CodeCertRevoked:          {http.StatusUnprocessableEntity, "the authentication certificate is revoked (失効)", "利用者証明用電子証明書は失効しています"},
+
+	CodeFaceCertificateUntrusted: {http.StatusUnprocessableEntity, "the card-face certificate (EF 0004) is missing, cannot be parsed or is not signed by a trusted card-face CA", "券面事項の証明書（EF 0004）がないか、信頼できる発行者のものではありません"},
+	CodeCardMismatch:             {http.StatusUnprocessableEntity, "the card read is not the card this authentication certificate was issued on (two cards)", "読み取ったカードは、この利用者証明用電子証明書が格納されたカードではありません（別のカードです）"},
+	CodeCardKeyNotEnrolled:       {http.StatusUnprocessableEntity, "no card-face key is enrolled with this certificate: visual mode cannot prove one card; use PIN mode", "この電子証明書のカード情報が登録されていないため目視確認はできません。暗証番号で本人確認してください"},
+	CodeInputSupportInvalid:      {http.StatusUnprocessableEntity, "the input-support records cannot be parsed or their signature does not verify with a trusted CA", "券面事項入力補助の情報を読み取れないか、署名を検証できません"},
+	CodeInputSupportMismatch:     {http.StatusUnprocessableEntity, "the input-support name, birth date or sex does not match the insured record", "券面事項入力補助の氏名・生年月日・性別が資格情報と一致しません"},
 
 	CodeLabEnrollmentDisabled: {http.StatusForbidden, "the lab enrollment hook is off: start the service with --lab-enrollment", "検証用の電子証明書登録は無効です（サービスを --lab-enrollment 付きで起動してください）"},
 	CodeEnrollmentConflict:    {http.StatusConflict, "this certificate already identifies an insured person: a lab enrollment cannot remap it", "この電子証明書は既に被保険者に対応付けられているため、登録し直すことはできません"},
@@ -311,4 +323,6 @@ var (
 	ErrDeviceProofInvalid         = New(CodeDeviceProofInvalid, "")
 	ErrCertRevoked                = New(CodeCertRevoked, "")
 	ErrLabEnrollmentDisabled      = New(CodeLabEnrollmentDisabled, "")
+	ErrCardMismatch               = New(CodeCardMismatch, "")
+	ErrCardKeyNotEnrolled         = New(CodeCardKeyNotEnrolled, "")
 )

@@ -139,6 +139,7 @@ type UnlockRequest struct {
 // Device is a registered handset.
 type Device struct {
 	ID               string     `json:"id"`
+	TerminalID       string     `json:"terminal_id"` // subject key id of its terminal certificate
 	Memo             string     `json:"memo"`
 	ActivationCodeID string     `json:"activation_code_id"`
 	RegisteredBy     string     `json:"registered_by"`
@@ -156,13 +157,19 @@ type DeviceList struct {
 type EnrollRequest struct {
 	AuthCertificate []byte `json:"auth_certificate"` // DER
 	PersonID        string `json:"person_id"`
+	// FaceRecord and FaceCertificate (券面事項確認AP EF 0002 and EF 0004 of the same card, both
+	// verified) enroll the card's card-face key with the certificate, so that the card can give
+	// visual-mode consent; without them the certificate serves PIN mode only.
+	FaceRecord      []byte `json:"face_record,omitempty"`
+	FaceCertificate []byte `json:"face_certificate,omitempty"`
 }
 
 // Enrollment is the result of EnrollRequest.
 type Enrollment struct {
 	CertificateSHA256 string `json:"certificate_sha256"` // hex
 	PersonID          string `json:"person_id"`
-	Institution       string `json:"institution"` // the only institution whose consents it applies to
+	Institution       string `json:"institution"`               // the only institution whose consents it applies to
+	CardKeySHA256     string `json:"card_key_sha256,omitempty"` // fingerprint of the enrolled card-face key
 }
 
 // CRLRequest loads a JPKI revocation list (失効リスト): an X.509 CRL, DER or PEM.
@@ -238,6 +245,7 @@ type ActivateResponse struct {
 	DeviceID            string `json:"device_id"`
 	DeviceCredential    string `json:"device_credential"`
 	TerminalCertificate []byte `json:"terminal_certificate"` // CV certificate for 80 A2
+	TerminalID          string `json:"terminal_id"`          // its subject key id, "7000001/001"
 	Session             Token  `json:"session"`
 	Role                string `json:"role"` // of the account that activated
 }
@@ -283,15 +291,26 @@ type ConsentItems struct {
 
 // ConsentRequest registers consent (同意登録) after identifying the patient.
 type ConsentRequest struct {
-	ChallengeID     string       `json:"challenge_id"`
-	Mode            string       `json:"mode"`                     // pin | visual
-	AuthCertificate []byte       `json:"auth_certificate"`         // JPKI 利用者証明用 (EF 000A), DER
-	Signature       []byte       `json:"signature,omitempty"`      // pin: PKCS#1 v1.5 SHA-256 by the auth key
-	FaceRecord      []byte       `json:"face_record,omitempty"`    // visual: card-face EF 0002 bytes
-	CardSignature   []byte       `json:"card_signature,omitempty"` // visual: by the card key (DF24)
-	StaffConfirmed  bool         `json:"staff_confirmed,omitempty"`
-	Items           ConsentItems `json:"items"`
-	ValidUntil      string       `json:"valid_until,omitempty"` // optional end date YYYY-MM-DD
+	ChallengeID     string `json:"challenge_id"`
+	Mode            string `json:"mode"`                       // pin | visual
+	AuthCertificate []byte `json:"auth_certificate"`           // JPKI 利用者証明用 (EF 000A), DER
+	Signature       []byte `json:"signature,omitempty"`        // pin: PKCS#1 v1.5 SHA-256 by the auth key
+	FaceRecord      []byte `json:"face_record,omitempty"`      // visual: 券面事項確認AP EF 0002 as read
+	FaceCertificate []byte `json:"face_certificate,omitempty"` // visual: 券面事項確認AP EF 0004 (certifies the record's signer)
+	CardSignature   []byte `json:"card_signature,omitempty"`   // visual: 80 2A 00 00 by the card-face key 001A (DF24)
+	// InputSupport (visual, optional): 券面事項入力補助AP records read with 照合番号B; verified and
+	// compared with the insured record when present.
+	InputSupport   *InputSupport `json:"input_support,omitempty"`
+	StaffConfirmed bool          `json:"staff_confirmed,omitempty"`
+	Items          ConsentItems  `json:"items"`
+	ValidUntil     string        `json:"valid_until,omitempty"` // optional end date YYYY-MM-DD
+}
+
+// InputSupport are the 券面事項入力補助AP records a visual consent may carry.
+type InputSupport struct {
+	BasicFour   []byte `json:"basic_four"`  // EF 0002: name, address, birth date, sex
+	Integrity   []byte `json:"integrity"`   // EF 0003: H1, H2 and their signature
+	Certificate []byte `json:"certificate"` // EF 0004: certifies the key that signed EF 0003
 }
 
 // Consent is a recorded consent.

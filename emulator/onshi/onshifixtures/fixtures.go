@@ -6,6 +6,7 @@
 package onshifixtures
 
 import (
+	"crypto/rsa"
 	"fmt"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
@@ -26,11 +27,16 @@ func Config(cfg onshi.Config) (onshi.Config, error) {
 		return cfg, err
 	}
 	cfg.AuthRoots = append(cfg.AuthRoots, pki.AuthCA)
-	if cfg.FaceIssuer == nil {
-		cfg.FaceIssuer = &pki.FaceIssuerKey.PublicKey
+	// The test PKI's card-face issuer signs both card-face APs' EF 0004 (the CA of card.md's
+	// test hierarchy, 6000023/001 and 6000033/001).
+	if cfg.CardFaceCAs == nil {
+		cfg.CardFaceCAs = []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey}
+	}
+	if cfg.InputSupportCAs == nil {
+		cfg.InputSupportCAs = []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey}
 	}
 	if cfg.TerminalCA == nil {
-		cfg.TerminalCA, cfg.TerminalCAID = pki.TerminalCAKey, fixtures.TerminalCAKeyID
+		cfg.TerminalCA = pki.TerminalCAKey
 	}
 	if cfg.People == nil {
 		for _, r := range records {
@@ -49,7 +55,8 @@ func Config(cfg onshi.Config) (onshi.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("onshifixtures: insured record %s: %w", r.ID, err)
 		}
-		cfg.Enrollments = append(cfg.Enrollments, onshi.Enrollment{AuthCert: per.AuthCert, PersonID: r.ID})
+		// Issued on one card: the auth certificate and that card's card-face key.
+		cfg.Enrollments = append(cfg.Enrollments, onshi.Enrollment{AuthCert: per.AuthCert, PersonID: r.ID, CardKey: &per.CardKey.PublicKey})
 	}
 	return cfg, nil
 }
