@@ -238,3 +238,24 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 }
+
+// sendGet is a GET that decodes the answer into out (or the error body).
+func sendGet(t *testing.T, e *env, path, token string, out any) (int, string, *api.Error) {
+	t.Helper()
+	req := must(http.NewRequestWithContext(e.ctx, http.MethodGet, e.hs.URL+path, nil))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp := must(e.hs.Client().Do(req))
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		var eb api.ErrorBody
+		json.Unmarshal(raw, &eb)
+		return resp.StatusCode, resp.Header.Get("X-Request-ID"), eb.Error
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.StatusCode, resp.Header.Get("X-Request-ID"), nil
+}

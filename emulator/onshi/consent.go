@@ -108,6 +108,9 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 	if req.Mode != api.ModePIN && req.Mode != api.ModeVisual {
 		return 0, nil, api.New(api.CodeModeInvalid, "")
 	}
+	if _, ok := prescriptionCodes[req.PrescriptionIssue]; req.PrescriptionIssue != "" && !ok {
+		return 0, nil, api.New(api.CodePrescriptionIssueInvalid, "")
+	}
 	today := dateOf(now)
 	validUntil := ""
 	if s.cfg.ConsentValidity > 0 {
@@ -180,17 +183,19 @@ func (s *Server) registerConsent(w http.ResponseWriter, r *http.Request) (int, a
 		}
 	}
 	c := api.Consent{ID: newID("CN"), Mode: req.Mode, Items: req.Items, DeviceID: se.deviceID, UserID: se.userID,
-		GivenAt: now.UTC(), ValidUntil: validUntil}
+		GivenAt: now.UTC(), ValidUntil: validUntil, PrescriptionIssue: req.PrescriptionIssue}
 	ri.target = c.ID + " person:" + en.personID
 	err = s.commit(ri, func(tx *sql.Tx, _ *auditRec) error {
 		_, err := tx.Stmt(s.st.insConsent).Exec(c.ID, se.institution, en.personID, hash, c.DeviceID, c.UserID, c.Mode,
-			c.Items.Medication, c.Items.Clinical, c.Items.Checkup, false, false, "", now.UnixNano(), c.ValidUntil)
+			c.Items.Medication, c.Items.Clinical, c.Items.Checkup, c.Items.LimitCertificate, c.Items.SpecificDisease, c.PrescriptionIssue,
+			now.UnixNano(), c.ValidUntil)
 		return err
 	}, nil)
 	if err != nil {
 		return 0, nil, err
 	}
-	cr := consentRow{Consent: c, institution: se.institution, personID: en.personID}
+	cr := consentRow{Consent: c, institution: se.institution, personID: en.personID,
+		limitCert: c.Items.LimitCertificate, disease: c.Items.SpecificDisease, prescription: c.PrescriptionIssue}
 	return http.StatusCreated, api.ConsentResponse{Consent: c, Result: s.result(&cr)}, nil
 }
 
@@ -317,6 +322,7 @@ func scanConsent(sc interface{ Scan(...any) error }) (*consentRow, error) {
 	}
 	c.GivenAt, c.RevokedAt = fromNanos(given), nullTime(rev)
 	c.limitCert, c.disease, c.prescription = limitCert, disease, prescription
+	c.Items.LimitCertificate, c.Items.SpecificDisease, c.PrescriptionIssue = limitCert, disease, prescription
 	return &c, nil
 }
 

@@ -39,7 +39,8 @@ func TestPathPINModeAndLookup(t *testing.T) {
 	}
 	q := r.Qualifications[0]
 	if q.InsurerNumber != "06139901" || q.InsurerName == "" || q.Symbol == "" || q.Number != "1001" || q.Branch != "00" ||
-		q.Relationship != "本人" || q.ContributionRatio != "030" || q.LimitClass == "" || q.QualificationDate == "" || q.CardValidFrom == "" {
+		q.Relationship != "本人" || q.ContributionRatio != "030" || q.QualificationDate == "" || q.CardValidFrom == "" ||
+		q.CardClass.Code != "01" || q.CardClass.Label != "被保険者証（一般）" || r.PostalCode != "100-0001" {
 		t.Fatalf("qualification: %+v", q)
 	}
 	if !r.Consent.Medication.Consented || !r.Consent.Clinical.Consented || !r.Consent.Checkup.Consented ||

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 )
@@ -26,27 +27,24 @@ func sexLabel(sex int) string {
 	return "不明"
 }
 
-// result builds the 資格確認結果 of a consent.
+func codeLabel(table map[string]string, code string) api.CodeLabel {
+	return api.CodeLabel{Code: code, Label: table[code]}
+}
+
+// prescriptionCodes are the 処方箋発行形態 codes of the real result (1 電子処方箋, 2 紙の処方箋).
+var prescriptionCodes = map[string]api.CodeLabel{
+	api.PrescriptionElectronic: {Code: "1", Label: "電子処方箋"},
+	api.PrescriptionPaper:      {Code: "2", Label: "紙の処方箋"},
+}
+
+// result builds the 資格確認結果 of a consent. 限度額適用 and 特定疾病 are shown only when the
+// consent has their own items (限度額適用認定証提供同意, 特定疾病療養受療証提供同意).
 func (s *Server) result(c *consentRow) api.QualificationResult {
 	p := s.people[c.personID]
 	res := api.QualificationResult{ConsentID: c.ID, IdentifiedBy: c.Mode, ConfirmedAt: c.GivenAt,
-		Qualifications: []api.Qualification{}}
-	if p == nil { // the record was removed from the configuration since
-		res.Validity, res.ValidityLabel = api.ValidityNone, api.ValidityLabel(api.ValidityNone)
-		return res
-	}
-	res.Validity, res.ValidityLabel = p.Validity, api.ValidityLabel(p.Validity)
-	res.Name, res.NameKana, res.Sex, res.SexLabel = p.Name, p.Kana, p.Sex, sexLabel(p.Sex)
-	res.BirthDate, res.Address = p.BirthDate, p.Address
-	for _, q := range p.Qualifications {
-		aq := api.Qualification{InsurerNumber: q.InsurerNumber, InsurerName: q.InsurerName, Symbol: q.Symbol,
-			Number: q.Number, Branch: q.Branch, Relationship: q.Relationship, QualificationDate: q.QualificationDate,
-			LossDate: q.LossDate, CardValidFrom: q.CardValidFrom, CardValidUntil: q.CardValidUntil,
-			ContributionRatio: q.ContributionRatio, LimitClass: q.LimitClass, LimitClassValidity: q.LimitClassValidUntil}
-		if e := q.ElderlyRecipient; e != nil {
-			aq.ElderlyRecipient = &api.ElderlyRecipient{ContributionRatio: e.ContributionRatio, ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil}
-		}
-		res.Qualifications = append(res.Qualifications, aq)
+		Qualifications: []api.Qualification{}, PublicExpenses: []api.PublicExpense{}}
+	if pi, ok := prescriptionCodes[c.prescription]; ok {
+		res.PrescriptionIssue = &pi
 	}
 	item := func(on bool) api.ItemConsent {
 		if !on || c.RevokedAt != nil {
@@ -54,7 +52,43 @@ func (s *Server) result(c *consentRow) api.QualificationResult {
 		}
 		return api.ItemConsent{Consented: true, ValidUntil: c.ValidUntil}
 	}
-	res.Consent = api.ConsentFlags{Medication: item(c.Items.Medication), Clinical: item(c.Items.Clinical), Checkup: item(c.Items.Checkup)}
+	res.Consent = api.ConsentFlags{Medication: item(c.Items.Medication), Clinical: item(c.Items.Clinical), Checkup: item(c.Items.Checkup),
+		LimitCertificate: item(c.limitCert), SpecificDisease: item(c.disease)}
+	if p == nil { // the record was removed from the configuration since
+		res.Validity, res.ValidityLabel = api.ValidityNone, api.ValidityLabel(api.ValidityNone)
+		return res
+	}
+	res.Validity, res.ValidityLabel = p.Validity, api.ValidityLabel(p.Validity)
+	res.Name, res.NameKana, res.Sex, res.SexLabel = p.Name, p.Kana, p.Sex, sexLabel(p.Sex)
+	res.BirthDate, res.Address, res.PostalCode = p.BirthDate, p.Address, p.PostalCode
+	for _, q := range p.Qualifications {
+		aq := api.Qualification{CardClass: codeLabel(CardClasses, q.CardClass), InsurerNumber: q.InsurerNumber, InsurerName: q.InsurerName,
+			Symbol: q.Symbol, Number: q.Number, Branch: q.Branch, Relationship: q.Relationship, InsuredName: q.InsuredName,
+			QualificationDate: q.QualificationDate, LossDate: q.LossDate, CardIssuedOn: q.CardIssuedOn, CardValidFrom: q.CardValidFrom,
+			CardValidUntil: q.CardValidUntil, ContributionRatio: q.ContributionRatio, Preschool: q.Preschool}
+		if q.LossReason != "" {
+			lr := codeLabel(LossReasons, q.LossReason)
+			aq.LossReason = &lr
+		}
+		if e := q.ElderlyRecipient; e != nil {
+			aq.ElderlyRecipient = &api.ElderlyRecipient{IssuedOn: e.IssuedOn, ContributionRatio: e.ContributionRatio, ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil}
+		}
+		if l := q.LimitCertificate; l != nil && res.Consent.LimitCertificate.Consented {
+			aq.LimitCertificate = &api.LimitCertificate{Classification: codeLabel(LimitClassifications, l.Classification),
+				Category: codeLabel(LimitCategories, l.Category), IssuedOn: l.IssuedOn, ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil,
+				LongTermFrom: l.LongTermFrom}
+		}
+		if res.Consent.SpecificDisease.Consented {
+			for _, d := range q.SpecificDiseases {
+				aq.SpecificDiseases = append(aq.SpecificDiseases, api.SpecificDisease{Category: codeLabel(SpecificDiseaseCategories, d.Category),
+					IssuedOn: d.IssuedOn, ValidFrom: d.ValidFrom, ValidUntil: d.ValidUntil, SelfPay: d.SelfPay})
+			}
+		}
+		res.Qualifications = append(res.Qualifications, aq)
+	}
+	for _, e := range p.PublicExpenses {
+		res.PublicExpenses = append(res.PublicExpenses, api.PublicExpense(e))
+	}
 	return res
 }
 
@@ -174,6 +208,20 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) (int, any, error
 	return http.StatusOK, out, rows.Err()
 }
 
+// monthRange parses the 診療年月 range of 薬剤情報 (?from=YYYY-MM&to=YYYY-MM, both or neither; at
+// most 36 months). Neither: every month.
+func monthRange(from, to string) (string, string, error) {
+	if from == "" && to == "" {
+		return "0000-00", "9999-99", nil
+	}
+	f, err1 := time.Parse("2006-01", from)
+	t, err2 := time.Parse("2006-01", to)
+	if err1 != nil || err2 != nil || t.Before(f) || t.After(f.AddDate(0, 35, 0)) {
+		return "", "", api.New(api.CodeMonthRangeInvalid, "")
+	}
+	return from, to, nil
+}
+
 // searchCursor is the position after the last result of a page: results are ordered by
 // (given_at, consent ID) descending. It is bound to the institution and the criteria.
 type searchCursor struct {
@@ -229,8 +277,15 @@ func (s *Server) medical(item string) handlerFunc {
 		var body any
 		switch item {
 		case "medication":
+			from, to, err := monthRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+			if err != nil {
+				return 0, nil, err
+			}
 			res := api.MedicationResponse{ConsentID: id, Entries: []api.MedicationEntry{}}
 			for _, m := range p.Medications {
+				if month := m.Date[:7]; month < from || month > to {
+					continue
+				}
 				res.Entries = append(res.Entries, api.MedicationEntry{Date: m.Date, Drug: m.Drug, Dose: m.Dose, Days: m.Days, Dispenser: m.Dispenser})
 			}
 			body = res

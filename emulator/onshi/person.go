@@ -3,6 +3,7 @@ package onshi
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -17,37 +18,87 @@ type Person struct {
 	Sex            int    // JIS X 0303: 0 unknown, 1 male, 2 female, 9 not applicable
 	BirthDate      string // YYYY-MM-DD
 	Address        string
-	Validity       int // 1..5
+	PostalCode     string // 郵便番号 "NNN-NNNN"; may be empty
+	Validity       int    // 1..5
 	Qualifications []Qualification
+	PublicExpenses []PublicExpense // 公費
 	Medications    []Medication
 	Clinical       []Clinical
 	Checkups       []Checkup
 }
 
-// Qualification is one insurance qualification (資格).
+// Qualification is one insurance qualification (資格), with the fields of the real system's
+// 資格確認結果 (API.md names the source of each).
 type Qualification struct {
-	InsurerNumber        string // 保険者番号, 6 or 8 digits
-	InsurerName          string
-	Symbol               string // 被保険者証記号
-	Number               string // 被保険者証番号
-	Branch               string // 枝番, 2 digits
-	Relationship         string // 本人 | 家族
-	QualificationDate    string
-	LossDate             string // empty: active
-	CardValidFrom        string
-	CardValidUntil       string
-	ContributionRatio    string // 負担割合 "010" | "020" | "030"
-	ElderlyRecipient     *ElderlyRecipient
-	LimitClass           string // 限度額適用区分
-	LimitClassValidUntil string
+	CardClass         string // 被保険者証区分 "01".."07" (CardClasses)
+	InsurerNumber     string // 保険者番号: 8 digits, or 6 for 国民健康保険, with its check digit
+	InsurerName       string
+	Symbol            string // 被保険者証記号
+	Number            string // 被保険者証番号
+	Branch            string // 枝番, 2 digits
+	Relationship      string // 本人 | 家族
+	InsuredName       string // 被保険者氏名（世帯主氏名）: for 家族, whose insurance it is
+	QualificationDate string
+	LossDate          string // empty: active
+	LossReason        string // 資格喪失事由 "01" 死亡, "02" 生活保護受給開始, "03" 医療保険等の資格取得, "99" その他
+	CardIssuedOn      string // 被保険者証交付年月日
+	CardValidFrom     string
+	CardValidUntil    string
+	ContributionRatio string // 一部負担金割合 "010" | "020" | "030"
+	Preschool         bool   // 未就学区分 1
+	ElderlyRecipient  *ElderlyRecipient
+	LimitCertificate  *LimitCertificate // 限度額適用認定証関連情報: shown only with its own consent item
+	SpecificDiseases  []SpecificDisease // 特定疾病療養受療証: shown only with its own consent item
 }
 
-// ElderlyRecipient is 高齢受給者 information.
+// ElderlyRecipient is 高齢受給者証 information.
 type ElderlyRecipient struct {
+	IssuedOn          string // 交付年月日
 	ContributionRatio string
 	ValidFrom         string
 	ValidUntil        string
 }
+
+// LimitCertificate is 限度額適用認定証関連情報.
+type LimitCertificate struct {
+	Classification string // 限度額適用認定証区分 "01".."03" (LimitClassifications)
+	Category       string // 適用区分 "A01".."B10" (LimitCategories)
+	IssuedOn       string
+	ValidFrom      string
+	ValidUntil     string
+	LongTermFrom   string // 長期入院該当年月日; may be empty
+}
+
+// SpecificDisease is one 特定疾病療養受療証.
+type SpecificDisease struct {
+	Category   string // 認定疾病区分 "1".."3" (SpecificDiseaseCategories)
+	IssuedOn   string
+	ValidFrom  string
+	ValidUntil string
+	SelfPay    int // 自己負担限度額, yen per month
+}
+
+// PublicExpense is one 公費 (public expense) entitlement.
+type PublicExpense struct {
+	Name            string // e.g. 子ども医療費助成
+	PayerNumber     string // 公費負担者番号, 8 digits
+	RecipientNumber string // 公費受給者番号, 7 digits (may be empty for some programmes)
+	ValidFrom       string
+	ValidUntil      string
+}
+
+// Code tables of the 資格確認結果 (API.md: source).
+var (
+	CardClasses = map[string]string{"01": "被保険者証（一般）", "02": "被保険者証（退職）", "03": "短期被保険者証（一般）",
+		"04": "短期被保険者証（退職）", "05": "被保険者資格証明書", "06": "特例退職被保険者証", "07": "自衛官診療証"}
+	LossReasons          = map[string]string{"01": "死亡", "02": "生活保護受給開始", "03": "医療保険等の資格取得", "99": "その他"}
+	LimitClassifications = map[string]string{"01": "限度額適用区分認定証", "02": "限度額適用・標準負担額減額認定証", "03": "標準負担額減額認定証"}
+	LimitCategories      = map[string]string{"A01": "ア", "A02": "イ", "A03": "ウ", "A04": "エ", "A05": "オ", "A06": "オ（境）",
+		"B01": "現役並みⅢ", "B02": "現役並みⅡ", "B03": "現役並みⅠ", "B04": "一般", "B05": "低所得Ⅱ", "B06": "低所得Ⅰ",
+		"B07": "低所得Ⅰ（老福）", "B08": "低所得Ⅰ（境）", "B09": "一般Ⅱ", "B10": "一般Ⅰ"}
+	SpecificDiseaseCategories = map[string]string{"1": "人工透析を必要とする慢性腎不全", "2": "先天性血液凝固因子障害（第VIII因子、第IX因子）",
+		"3": "血液凝固因子製剤の投与に起因するHIV感染症"}
+)
 
 // Medication is one dispensed drug (薬剤情報).
 type Medication struct {
@@ -72,6 +123,68 @@ type Checkup struct {
 	Item  string
 	Value string
 	Unit  string
+}
+
+var postalCodeRE = regexp.MustCompile(`^[0-9]{3}-[0-9]{4}$`)
+
+func dates(errs ...error) error { return errors.Join(errs...) }
+
+func (q *Qualification) validate() error {
+	if q.InsurerName == "" || q.Number == "" || len(q.Branch) != 2 {
+		return errors.New("insurer name, number and 2-digit branch are required")
+	}
+	if !ValidInsurerNumber(q.InsurerNumber) {
+		return fmt.Errorf("insurer number %q is not 8 (or 6) digits with a valid check digit", q.InsurerNumber)
+	}
+	if _, ok := CardClasses[q.CardClass]; !ok {
+		return fmt.Errorf("card class %q is not a 被保険者証区分 code", q.CardClass)
+	}
+	if q.Relationship != "本人" && q.Relationship != "家族" {
+		return errors.New("relationship must be 本人 or 家族")
+	}
+	if q.Relationship == "家族" && q.InsuredName == "" {
+		return errors.New("a 家族 qualification names the insured (insured_name)")
+	}
+	if len(q.ContributionRatio) != 3 {
+		return errors.New("contribution_ratio must be 3 digits")
+	}
+	if _, ok := LossReasons[q.LossReason]; q.LossReason != "" && (!ok || q.LossDate == "") {
+		return fmt.Errorf("loss reason %q: a 資格喪失事由 code, with a loss date", q.LossReason)
+	}
+	err := dates(checkDate("qualification_date", q.QualificationDate, false), checkDate("loss_date", q.LossDate, true),
+		checkDate("card_issued_on", q.CardIssuedOn, true), checkDate("card_valid_from", q.CardValidFrom, false),
+		checkDate("card_valid_until", q.CardValidUntil, true))
+	if err != nil {
+		return err
+	}
+	if e := q.ElderlyRecipient; e != nil {
+		if err := dates(checkDate("elderly issued_on", e.IssuedOn, true), checkDate("elderly valid_from", e.ValidFrom, false),
+			checkDate("elderly valid_until", e.ValidUntil, false)); err != nil {
+			return err
+		}
+	}
+	if l := q.LimitCertificate; l != nil {
+		if _, ok := LimitClassifications[l.Classification]; !ok {
+			return fmt.Errorf("limit certificate classification %q", l.Classification)
+		}
+		if _, ok := LimitCategories[l.Category]; !ok {
+			return fmt.Errorf("limit certificate category %q", l.Category)
+		}
+		if err := dates(checkDate("limit issued_on", l.IssuedOn, true), checkDate("limit valid_from", l.ValidFrom, false),
+			checkDate("limit valid_until", l.ValidUntil, false), checkDate("limit long_term_from", l.LongTermFrom, true)); err != nil {
+			return err
+		}
+	}
+	for _, d := range q.SpecificDiseases {
+		if _, ok := SpecificDiseaseCategories[d.Category]; !ok || d.SelfPay < 0 {
+			return fmt.Errorf("specific disease category %q, self pay %d", d.Category, d.SelfPay)
+		}
+		if err := dates(checkDate("disease issued_on", d.IssuedOn, true), checkDate("disease valid_from", d.ValidFrom, false),
+			checkDate("disease valid_until", d.ValidUntil, true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Active reports whether the qualification has no loss date.
@@ -108,29 +221,25 @@ func (p *Person) Validate() error {
 	if err := checkDate("birth_date", p.BirthDate, false); err != nil {
 		return err
 	}
+	if p.PostalCode != "" && !postalCodeRE.MatchString(p.PostalCode) {
+		return fmt.Errorf("postal code %q is not NNN-NNNN", p.PostalCode)
+	}
 	active := 0
 	for i, q := range p.Qualifications {
-		if q.InsurerNumber == "" || q.InsurerName == "" || q.Number == "" || len(q.Branch) != 2 {
-			return fmt.Errorf("qualification %d: insurer number, name, number and 2-digit branch are required", i)
-		}
-		if q.Relationship != "本人" && q.Relationship != "家族" {
-			return fmt.Errorf("qualification %d: relationship must be 本人 or 家族", i)
-		}
-		if len(q.ContributionRatio) != 3 {
-			return fmt.Errorf("qualification %d: contribution_ratio must be 3 digits", i)
-		}
-		for _, d := range []struct {
-			n, v string
-			opt  bool
-		}{{"qualification_date", q.QualificationDate, false}, {"loss_date", q.LossDate, true},
-			{"card_valid_from", q.CardValidFrom, false}, {"card_valid_until", q.CardValidUntil, true},
-			{"limit_class_valid_until", q.LimitClassValidUntil, true}} {
-			if err := checkDate(d.n, d.v, d.opt); err != nil {
-				return fmt.Errorf("qualification %d: %w", i, err)
-			}
+		if err := q.validate(); err != nil {
+			return fmt.Errorf("qualification %d: %w", i, err)
 		}
 		if q.Active() {
 			active++
+		}
+	}
+	for i, e := range p.PublicExpenses {
+		if e.Name == "" || len(e.PayerNumber) != 8 || !allDigits(e.PayerNumber) ||
+			(e.RecipientNumber != "" && (len(e.RecipientNumber) != 7 || !allDigits(e.RecipientNumber))) {
+			return fmt.Errorf("public expense %d: name, 8-digit payer number and 7-digit recipient number", i)
+		}
+		if err := dates(checkDate("valid_from", e.ValidFrom, false), checkDate("valid_until", e.ValidUntil, true)); err != nil {
+			return fmt.Errorf("public expense %d: %w", i, err)
 		}
 	}
 	lost := len(p.Qualifications) - active

@@ -97,6 +97,7 @@ const (
 	CodeCardKeyNotEnrolled       Code = "CARD_KEY_NOT_ENROLLED"
 	CodeInputSupportInvalid      Code = "INPUT_SUPPORT_INVALID"
 	CodeInputSupportMismatch     Code = "INPUT_SUPPORT_MISMATCH"
+	CodePrescriptionIssueInvalid Code = "PRESCRIPTION_ISSUE_INVALID"
 
 	// Lab enrollment hook and revocation lists (失効リスト).
 	CodeLabEnrollmentDisabled Code = "LAB_ENROLLMENT_DISABLED"
@@ -111,6 +112,7 @@ const (
 	CodeConsentExpired          Code = "CONSENT_EXPIRED"
 	CodeSearchCriteria          Code = "SEARCH_CRITERIA"
 	CodeCursorInvalid           Code = "CURSOR_INVALID"
+	CodeMonthRangeInvalid       Code = "MONTH_RANGE_INVALID"
 	CodeMedicalInfoNotPermitted Code = "MEDICAL_INFO_NOT_PERMITTED"
 	CodeConsentItemNotGranted   Code = "CONSENT_ITEM_NOT_GRANTED"
 	CodePersonUnknown           Code = "PERSON_UNKNOWN"
@@ -201,6 +203,7 @@ var catalogue = map[Code]Entry{
 	CodeCardKeyNotEnrolled:       {http.StatusUnprocessableEntity, "no card-face key is enrolled with this certificate: visual mode cannot prove one card; use PIN mode", "この電子証明書のカード情報が登録されていないため目視確認はできません。暗証番号で本人確認してください"},
 	CodeInputSupportInvalid:      {http.StatusUnprocessableEntity, "the input-support records cannot be parsed or their signature does not verify with a trusted CA", "券面事項入力補助の情報を読み取れないか、署名を検証できません"},
 	CodeInputSupportMismatch:     {http.StatusUnprocessableEntity, "the input-support name, birth date or sex does not match the insured record", "券面事項入力補助の氏名・生年月日・性別が資格情報と一致しません"},
+	CodePrescriptionIssueInvalid: {http.StatusBadRequest, "prescription_issue must be 'electronic' (電子処方箋) or 'paper' (紙の処方箋)", "処方箋の発行形態は「電子処方箋」または「紙の処方箋」を指定してください"},
 
 	CodeLabEnrollmentDisabled: {http.StatusForbidden, "the lab enrollment hook is off: start the service with --lab-enrollment", "検証用の電子証明書登録は無効です（サービスを --lab-enrollment 付きで起動してください）"},
 	CodeEnrollmentConflict:    {http.StatusConflict, "this certificate already identifies an insured person: a lab enrollment cannot remap it", "この電子証明書は既に被保険者に対応付けられているため、登録し直すことはできません"},
@@ -213,6 +216,7 @@ var catalogue = map[Code]Entry{
 	CodeConsentExpired:          {http.StatusGone, "the consent's validity ended", "同意の有効期限が切れています"},
 	CodeSearchCriteria:          {http.StatusBadRequest, "give exactly one of consent_id, a date range (from, to), or name_kana", "検索条件（同意ID、期間、氏名カナのいずれか一つ）を正しく指定してください"},
 	CodeCursorInvalid:           {http.StatusBadRequest, "the cursor is not one this search returned: start the search again", "検索の続きを取得できません。最初から検索し直してください"},
+	CodeMonthRangeInvalid:       {http.StatusBadRequest, "from and to must be 診療年月 YYYY-MM, from <= to, at most 36 months", "診療年月（YYYY-MM）の範囲を正しく指定してください（36か月以内）"},
 	CodeMedicalInfoNotPermitted: {http.StatusForbidden, "a general account (一般利用者) cannot view medication or clinical information", "一般利用者のアカウントでは薬剤情報・診療情報等を閲覧できません"},
 	CodeConsentItemNotGranted:   {http.StatusForbidden, "the patient did not consent to this item", "この情報の閲覧に患者の同意がありません"},
 	CodePersonUnknown:           {http.StatusNotFound, "no such insured person record", "該当する被保険者の記録がありません"},

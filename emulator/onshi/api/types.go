@@ -287,7 +287,17 @@ type ConsentItems struct {
 	Medication bool `json:"medication"` // 薬剤情報
 	Clinical   bool `json:"clinical"`   // 診療情報(手術情報を含む)
 	Checkup    bool `json:"checkup"`    // 特定健診等情報
+	// LimitCertificate is 限度額適用認定証提供同意: the result shows 限度額適用 only with it.
+	LimitCertificate bool `json:"limit_certificate,omitempty"`
+	// SpecificDisease is 特定疾病療養受療証提供同意: the result shows 特定疾病 only with it.
+	SpecificDisease bool `json:"specific_disease,omitempty"`
 }
+
+// Prescription issue methods (処方箋の発行形態) recorded with a consent.
+const (
+	PrescriptionElectronic = "electronic" // 1 電子処方箋
+	PrescriptionPaper      = "paper"      // 2 紙の処方箋
+)
 
 // ConsentRequest registers consent (同意登録) after identifying the patient.
 type ConsentRequest struct {
@@ -304,6 +314,9 @@ type ConsentRequest struct {
 	StaffConfirmed bool          `json:"staff_confirmed,omitempty"`
 	Items          ConsentItems  `json:"items"`
 	ValidUntil     string        `json:"valid_until,omitempty"` // optional end date YYYY-MM-DD
+	// PrescriptionIssue is the patient's choice of 処方箋の発行形態: "electronic" or "paper"
+	// (optional; recorded with the consent and shown in the result).
+	PrescriptionIssue string `json:"prescription_issue,omitempty"`
 }
 
 // InputSupport are the 券面事項入力補助AP records a visual consent may carry.
@@ -323,6 +336,8 @@ type Consent struct {
 	GivenAt    time.Time    `json:"given_at"`
 	ValidUntil string       `json:"valid_until,omitempty"` // empty: until revoked
 	RevokedAt  *time.Time   `json:"revoked_at,omitempty"`
+	// PrescriptionIssue as recorded: "electronic", "paper" or empty.
+	PrescriptionIssue string `json:"prescription_issue,omitempty"`
 }
 
 // ConsentResponse is the recorded consent and the qualification result.
@@ -386,32 +401,77 @@ type QualificationResult struct {
 	SexLabel       string          `json:"sex_label"`
 	BirthDate      string          `json:"birth_date"`
 	Address        string          `json:"address"`
-	Qualifications []Qualification `json:"qualifications"` // empty for 該当資格なし; several for 複数該当
+	PostalCode     string          `json:"postal_code,omitempty"` // 郵便番号
+	Qualifications []Qualification `json:"qualifications"`        // empty for 該当資格なし; several for 複数該当
+	PublicExpenses []PublicExpense `json:"public_expenses"`       // 公費
 	Consent        ConsentFlags    `json:"consent"`
-	IdentifiedBy   string          `json:"identified_by"` // pin | visual
-	ConfirmedAt    time.Time       `json:"confirmed_at"`
+	// PrescriptionIssue is the 処方箋発行形態 recorded with the consent.
+	PrescriptionIssue *CodeLabel `json:"prescription_issue,omitempty"`
+	IdentifiedBy      string     `json:"identified_by"` // pin | visual
+	ConfirmedAt       time.Time  `json:"confirmed_at"`
+}
+
+// CodeLabel is a code of the real system's code tables with its Japanese label.
+type CodeLabel struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+// PublicExpense is one 公費 entitlement.
+type PublicExpense struct {
+	Name            string `json:"name"`
+	PayerNumber     string `json:"payer_number"`               // 公費負担者番号, 8 digits
+	RecipientNumber string `json:"recipient_number,omitempty"` // 公費受給者番号, 7 digits
+	ValidFrom       string `json:"valid_from"`
+	ValidUntil      string `json:"valid_until,omitempty"`
+}
+
+// LimitCertificate is 限度額適用認定証関連情報 (shown with the limit_certificate consent item).
+type LimitCertificate struct {
+	Classification CodeLabel `json:"classification"` // 限度額適用認定証区分
+	Category       CodeLabel `json:"category"`       // 適用区分, e.g. A03 ウ
+	IssuedOn       string    `json:"issued_on,omitempty"`
+	ValidFrom      string    `json:"valid_from"`
+	ValidUntil     string    `json:"valid_until"`
+	LongTermFrom   string    `json:"long_term_from,omitempty"` // 長期入院該当年月日
+}
+
+// SpecificDisease is one 特定疾病療養受療証 (shown with the specific_disease consent item).
+type SpecificDisease struct {
+	Category   CodeLabel `json:"category"` // 認定疾病区分
+	IssuedOn   string    `json:"issued_on,omitempty"`
+	ValidFrom  string    `json:"valid_from"`
+	ValidUntil string    `json:"valid_until,omitempty"`
+	SelfPay    int       `json:"self_pay"` // 自己負担限度額, yen per month
 }
 
 // Qualification is one insurance qualification record.
 type Qualification struct {
-	InsurerNumber      string            `json:"insurer_number"` // 保険者番号
-	InsurerName        string            `json:"insurer_name"`
-	Symbol             string            `json:"symbol"`       // 被保険者証記号
-	Number             string            `json:"number"`       // 被保険者証番号
-	Branch             string            `json:"branch"`       // 枝番
-	Relationship       string            `json:"relationship"` // 本人 | 家族
-	QualificationDate  string            `json:"qualification_date"`
-	LossDate           string            `json:"loss_date,omitempty"`
-	CardValidFrom      string            `json:"card_valid_from"`
-	CardValidUntil     string            `json:"card_valid_until,omitempty"`
-	ContributionRatio  string            `json:"contribution_ratio"` // 負担割合, "030" = 3割
-	ElderlyRecipient   *ElderlyRecipient `json:"elderly_recipient,omitempty"`
-	LimitClass         string            `json:"limit_class,omitempty"` // 限度額適用区分
-	LimitClassValidity string            `json:"limit_class_valid_until,omitempty"`
+	CardClass         CodeLabel         `json:"card_class"`     // 被保険者証区分
+	InsurerNumber     string            `json:"insurer_number"` // 保険者番号
+	InsurerName       string            `json:"insurer_name"`
+	Symbol            string            `json:"symbol"`                 // 被保険者証記号
+	Number            string            `json:"number"`                 // 被保険者証番号
+	Branch            string            `json:"branch"`                 // 枝番
+	Relationship      string            `json:"relationship"`           // 本人 | 家族
+	InsuredName       string            `json:"insured_name,omitempty"` // 被保険者氏名（世帯主氏名）
+	QualificationDate string            `json:"qualification_date"`
+	LossDate          string            `json:"loss_date,omitempty"`
+	LossReason        *CodeLabel        `json:"loss_reason,omitempty"` // 資格喪失事由
+	CardIssuedOn      string            `json:"card_issued_on,omitempty"`
+	CardValidFrom     string            `json:"card_valid_from"`
+	CardValidUntil    string            `json:"card_valid_until,omitempty"`
+	ContributionRatio string            `json:"contribution_ratio"` // 一部負担金割合, "030" = 3割
+	Preschool         bool              `json:"preschool,omitempty"`
+	ElderlyRecipient  *ElderlyRecipient `json:"elderly_recipient,omitempty"`
+	// LimitCertificate and SpecificDiseases are shown only when the consent has their item.
+	LimitCertificate *LimitCertificate `json:"limit_certificate,omitempty"`
+	SpecificDiseases []SpecificDisease `json:"specific_diseases,omitempty"`
 }
 
-// ElderlyRecipient is 高齢受給者 information.
+// ElderlyRecipient is 高齢受給者証 information.
 type ElderlyRecipient struct {
+	IssuedOn          string `json:"issued_on,omitempty"`
 	ContributionRatio string `json:"contribution_ratio"` // e.g. "020" = 2割
 	ValidFrom         string `json:"valid_from"`
 	ValidUntil        string `json:"valid_until"`
@@ -419,9 +479,11 @@ type ElderlyRecipient struct {
 
 // ConsentFlags are the consent items with their validity.
 type ConsentFlags struct {
-	Medication ItemConsent `json:"medication"`
-	Clinical   ItemConsent `json:"clinical"`
-	Checkup    ItemConsent `json:"checkup"`
+	Medication       ItemConsent `json:"medication"`
+	Clinical         ItemConsent `json:"clinical"`
+	Checkup          ItemConsent `json:"checkup"`
+	LimitCertificate ItemConsent `json:"limit_certificate"` // 限度額適用認定証提供同意
+	SpecificDisease  ItemConsent `json:"specific_disease"`  // 特定疾病療養受療証提供同意
 }
 
 // ItemConsent is one item's state.

@@ -39,8 +39,8 @@ func Config(cfg onshi.Config) (onshi.Config, error) {
 		cfg.TerminalCA = pki.TerminalCAKey
 	}
 	if cfg.People == nil {
-		for _, r := range records {
-			cfg.People = append(cfg.People, r.Person)
+		if cfg.People, err = insured.People(); err != nil {
+			return cfg, err
 		}
 	}
 	configured := map[string]bool{}
