@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -37,7 +39,8 @@ func TestMain(m *testing.M) {
 func serveForCrashTest(dir string) int {
 	clock := onshi.NewFakeClock(start)
 	cfg := baseConfig(fatalTB{}, clock)
-	cfg.TestClock = true
+	cfg.TestClock, cfg.LabEnrollment = true, true
+	unlimited(&cfg)
 	srv, err := onshi.Open(dir, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -91,124 +94,341 @@ func (c *child) kill(t *testing.T) {
 	c.cmd.Wait()
 }
 
-// Every acknowledged write survives SIGKILL of the service: codes issued, accounts created,
-// devices registered, consents recorded, settings changed. Consents are being written
-// concurrently when the process is killed.
+// ledger records the writes the service acknowledged, to be found after the kills.
+type ledger struct {
+	mu       sync.Mutex
+	consents map[string]string // consent ID -> prescription issue recorded
+	revoked  map[string]bool   // consent IDs whose revocation was acknowledged
+	// What a write in flight at the kill may or may not have done: either state is right.
+	revoking  map[string]bool
+	accountTo map[string]acctState
+	pwTo      map[string]string
+	codes     map[string]bool // activation code IDs
+	accounts  map[string]acctState
+	passwords map[string]string // user -> password after the last acknowledged change
+	labCerts  map[int64]bool    // serials of acknowledged lab enrollments
+	crl       int64             // highest acknowledged CRL number
+	adminPW   string
+	n         map[string]int // acknowledged writes by kind
+}
+
+type acctState struct {
+	kana      string
+	suspended bool
+}
+
+func (l *ledger) ack(kind string, f func()) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f()
+	l.n[kind]++
+	total := 0
+	for _, v := range l.n {
+		total += v
+	}
+	return total
+}
+
+// Every acknowledged write survives SIGKILL of the service: 20 or more kills, each while
+// several clients write concurrently — consents with the new items and the 処方箋 method,
+// consent revocations, activation codes, accounts created, updated (更新) and suspended,
+// passwords changed on the terminal, the admin's password, lab enrollments, revocation lists.
+// After the last restart every acknowledged write is found.
 func TestCrashDurability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts service processes")
 	}
+	const kills = 20
 	dir := t.TempDir()
-	ch := startChild(t, dir)
 	ctx := context.Background()
-	c := client.New(ch.url, nil)
+	led := &ledger{consents: map[string]string{}, revoked: map[string]bool{}, codes: map[string]bool{}, accounts: map[string]acctState{},
+		revoking: map[string]bool{}, accountTo: map[string]acctState{}, pwTo: map[string]string{},
+		passwords: map[string]string{}, labCerts: map[int64]bool{}, adminPW: adminPW, n: map[string]int{}}
+	adult := persona(t, "adult")
+	p := pki(t)
+	lab := labCert(t, 1) // its key is shared by every lab certificate of the test
 
+	// Set-up (not counted): the feature, the doctor's account, 4 devices.
+	ch := startChild(t, dir)
+	c := client.New(ch.url, nil)
 	a := must(c.AdminLogin(ctx, instA, "admin", adminPW))
 	must(a.UpdateSettings(ctx, api.SettingsRequest{HomeVisitEnabled: true, AcceptTerms: true}))
 	must(a.CreateAccount(ctx, api.CreateAccountRequest{Role: api.RoleMedical, UserID: doctorID, UserName: "試験",
 		UserNameKana: "シケン", StartDate: start.Format(time.DateOnly), Password: initPW}))
 	must(c.TerminalLogin(ctx, api.TerminalLoginRequest{InstitutionCode: instA, UserID: doctorID, Password: initPW, NewPassword: userPW}))
-	var codes []*api.ActivationCode
-	for i := 0; i < 6; i++ {
-		codes = append(codes, must(a.IssueActivationCode(ctx, fmt.Sprintf("端末%d", i))))
-	}
-	must(c.AdvanceClock(ctx, 10*time.Minute))
 	type dev struct {
 		id, cred string
 		key      *rsa.PrivateKey
 	}
 	var devs []dev
-	var sessions []*client.Session
-	for i, code := range codes[:4] {
+	for i := range 4 {
+		code := must(a.IssueActivationCode(ctx, fmt.Sprintf("端末%d", i)))
+		must(c.AdvanceClock(ctx, 10*time.Minute))
 		k := poolKey(i)
-		res, s, err := c.Activate(ctx, api.ActivateRequest{InstitutionCode: instA, UserID: doctorID, Password: userPW,
+		res, _, err := c.Activate(ctx, api.ActivateRequest{InstitutionCode: instA, UserID: doctorID, Password: userPW,
 			ActivationCode: code.Code, TerminalPublicKey: pubDER(k)}, k)
 		if err != nil {
 			t.Fatal(err)
 		}
 		devs = append(devs, dev{res.DeviceID, res.DeviceCredential, k})
-		sessions = append(sessions, s)
 	}
 
-	var mu sync.Mutex
-	var acked []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	adult := persona(t, "adult")
-	for _, s := range sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				chl, err := s.Challenge(ctx)
-				if err != nil {
-					return
-				}
-				res, err := s.RegisterConsent(ctx, api.ConsentRequest{ChallengeID: chl.ID, Mode: api.ModePIN, AuthCertificate: adult.AuthCert,
-					Signature: signChallenge(t, adult.AuthKey, chl.Challenge), Items: api.ConsentItems{Medication: true}})
-				if err != nil {
-					return // the service is gone
-				}
-				mu.Lock()
-				acked = append(acked, res.Consent.ID)
-				n := len(acked)
-				mu.Unlock()
-				if n == 40 {
-					ch.kill(t) // in the middle of other writers' requests
-				}
+	serial := int64(100)
+	var serialMu sync.Mutex
+	nextSerial := func() int64 { serialMu.Lock(); defer serialMu.Unlock(); serial++; return serial }
+	crlNum := int64(0)
+	for round := range kills {
+		if round > 0 {
+			ch = startChild(t, dir)
+			c = client.New(ch.url, nil)
+		}
+		var err error
+		if a, err = c.AdminLogin(ctx, instA, "admin", led.adminPW); err != nil {
+			t.Fatalf("round %d: the admin password acknowledged before the kill is lost: %v", round, err)
+		}
+		next := fmt.Sprintf("Kanri-%02d-pw", round)
+		if err := a.ChangePassword(ctx, led.adminPW, next); err != nil {
+			t.Fatal(err)
+		}
+		led.ack("admin password", func() { led.adminPW = next })
+		// The kill comes after this many acknowledged writes of the round, mid-flight for the rest.
+		target := led.ack("admin password", func() {}) + 25 + 7*(round%5)
+		led.mu.Lock()
+		led.n["admin password"]--
+		led.mu.Unlock()
+		var sessions []*client.Session
+		for _, d := range devs {
+			sessions = append(sessions, must(c.Login(ctx, api.LoginRequest{DeviceID: d.id, DeviceCredential: d.cred, UserID: doctorID, Password: userPW}, d.key)))
+		}
+		killed := make(chan struct{})
+		var once sync.Once
+		kill := func(total int) {
+			if total >= target {
+				once.Do(func() { ch.kill(t); close(killed) })
 			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	if len(acked) < 40 {
-		t.Fatalf("only %d consents acknowledged before the kill", len(acked))
+		}
+		alive := func(err error) bool { // false once the service is gone; a refusal while alive fails the test
+			var ae *api.Error
+			if errors.As(err, &ae) {
+				t.Errorf("round %d: refused: %v", round, err)
+			}
+			return false
+		}
+		var wg sync.WaitGroup
+		writer := func(f func() bool) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-killed:
+						return
+					default:
+					}
+					if !f() {
+						return
+					}
+				}
+			}()
+		}
+		consent := func(s *client.Session, items api.ConsentItems, pi string) (string, error) {
+			chl, err := s.Challenge(ctx)
+			if err != nil {
+				return "", err
+			}
+			res, err := s.RegisterConsent(ctx, api.ConsentRequest{ChallengeID: chl.ID, Mode: api.ModePIN, AuthCertificate: adult.AuthCert,
+				Signature: signChallenge(t, adult.AuthKey, chl.Challenge), Items: items, PrescriptionIssue: pi})
+			if err != nil {
+				return "", err
+			}
+			return res.Consent.ID, nil
+		}
+		for i, s := range sessions[:2] {
+			pi := []string{api.PrescriptionElectronic, api.PrescriptionPaper}[i]
+			writer(func() bool {
+				id, err := consent(s, api.ConsentItems{Medication: true, LimitCertificate: true}, pi)
+				if err != nil {
+					return alive(err)
+				}
+				kill(led.ack("consent", func() { led.consents[id] = pi }))
+				return true
+			})
+		}
+		writer(func() bool { // register, then revoke
+			id, err := consent(sessions[2], allItems, "")
+			if err != nil {
+				return alive(err)
+			}
+			led.ack("consent", func() { led.consents[id] = ""; led.revoking[id] = true })
+			if err := sessions[2].RevokeConsent(ctx, id); err != nil {
+				return alive(err)
+			}
+			kill(led.ack("consent revocation", func() { led.revoked[id] = true }))
+			return true
+		})
+		writer(func() bool { // admin: code, account 登録, 更新, suspension
+			ac, err := a.IssueActivationCode(ctx, "crash")
+			if err != nil {
+				return alive(err)
+			}
+			led.ack("activation code", func() { led.codes[ac.ID] = true })
+			user := fmt.Sprintf("u%d", nextSerial())
+			if _, err := a.CreateAccount(ctx, api.CreateAccountRequest{Role: api.RoleGeneral, UserID: user, UserName: "試験",
+				UserNameKana: "シケン", StartDate: "2026-04-01", Password: initPW}); err != nil {
+				return alive(err)
+			}
+			led.ack("account create", func() {
+				led.accounts[user] = acctState{kana: "シケン"}
+				led.accountTo[user] = acctState{kana: "シケン　コウシン"}
+			})
+			if _, err := a.UpdateAccount(ctx, user, api.UpdateAccountRequest{Role: api.RoleMedical, UserName: "試験",
+				UserNameKana: "シケン　コウシン", StartDate: "2026-04-01"}); err != nil {
+				return alive(err)
+			}
+			led.ack("account update", func() {
+				led.accounts[user] = acctState{kana: "シケン　コウシン"}
+				led.accountTo[user] = acctState{kana: "シケン　コウシン", suspended: true}
+			})
+			if err := a.SuspendAccount(ctx, user, true); err != nil {
+				return alive(err)
+			}
+			kill(led.ack("account suspension", func() { led.accounts[user] = acctState{kana: "シケン　コウシン", suspended: true} }))
+			return true
+		})
+		writer(func() bool { // an account's first terminal login, then パスワード変更
+			user := fmt.Sprintf("p%d", nextSerial())
+			if _, err := a.CreateAccount(ctx, api.CreateAccountRequest{Role: api.RoleGeneral, UserID: user, UserName: "試験",
+				UserNameKana: "シケン", StartDate: "2026-04-01", Password: initPW}); err != nil {
+				return alive(err)
+			}
+			led.ack("account create", func() {
+				led.accounts[user] = acctState{kana: "シケン"}
+				led.passwords[user], led.pwTo[user] = initPW, userPW
+			})
+			if _, err := c.TerminalLogin(ctx, api.TerminalLoginRequest{InstitutionCode: instA, UserID: user, Password: initPW, NewPassword: userPW}); err != nil {
+				return alive(err)
+			}
+			led.ack("password change", func() { led.passwords[user], led.pwTo[user] = userPW, "Again-"+user+"x" })
+			if err := c.ChangePassword(ctx, api.PasswordChangeRequest{InstitutionCode: instA, UserID: user, Password: userPW, NewPassword: "Again-" + user + "x"}); err != nil {
+				return alive(err)
+			}
+			kill(led.ack("password change", func() { led.passwords[user] = "Again-" + user + "x" }))
+			return true
+		})
+		writer(func() bool { // lab enrollments and revocation lists
+			sn := nextSerial()
+			cert := labCert(t, sn)
+			if _, err := a.Enroll(ctx, cert.der, "multi"); err != nil {
+				return alive(err)
+			}
+			led.ack("lab enrollment", func() { led.labCerts[sn] = true })
+			serialMu.Lock()
+			crlNum++
+			n := crlNum
+			serialMu.Unlock()
+			if _, err := a.LoadCRL(ctx, crl(t, p.AuthCA, p.AuthCAKey, n, start, big.NewInt(999999))); err != nil {
+				if api.IsCode(err, api.CodeCRLStale) {
+					return true
+				}
+				return alive(err)
+			}
+			kill(led.ack("revocation list", func() { led.crl = max(led.crl, n) }))
+			return true
+		})
+		wg.Wait()
+		select {
+		case <-killed:
+		default:
+			t.Fatalf("round %d: the writers stopped before the kill", round)
+		}
 	}
 
-	ch2 := startChild(t, dir)
-	defer ch2.kill(t)
-	c2 := client.New(ch2.url, nil)
-	a2 := must(c2.AdminLogin(ctx, instA, "admin", adminPW))
-	if set := must(a2.Settings(ctx)); !set.HomeVisitEnabled {
-		t.Error("settings lost")
+	// After the last kill: everything acknowledged is there.
+	ch = startChild(t, dir)
+	defer ch.kill(t)
+	c = client.New(ch.url, nil)
+	a, err := c.AdminLogin(ctx, instA, "admin", led.adminPW)
+	if err != nil {
+		t.Fatalf("admin password lost: %v", err)
 	}
-	listed := map[string]string{}
-	for _, lc := range must(a2.ActivationCodes(ctx)) {
-		listed[lc.ID] = lc.State
-	}
-	for i, code := range codes {
-		want := api.CodeStateUsed
-		if i >= 4 {
-			want = api.CodeStatePending // the clock restarted with the process
-		}
-		if listed[code.ID] != want {
-			t.Errorf("code %s: state %q, want %q", code.ID, listed[code.ID], want)
-		}
-	}
-	if accts := must(a2.Accounts(ctx)); len(accts) != 1 || !accts[0].TerminalLoggedIn {
-		t.Errorf("accounts: %+v", accts)
-	}
-	if got := must(a2.Devices(ctx)); len(got) != len(devs) {
-		t.Errorf("devices: %d, want %d", len(got), len(devs))
-	}
+	lost := map[string]int{}
 	var s *client.Session
 	for _, d := range devs {
-		var err error
-		if s, err = c2.Login(ctx, api.LoginRequest{DeviceID: d.id, DeviceCredential: d.cred, UserID: doctorID, Password: userPW}, d.key); err != nil {
+		if s, err = c.Login(ctx, api.LoginRequest{DeviceID: d.id, DeviceCredential: d.cred, UserID: doctorID, Password: userPW}, d.key); err != nil {
 			t.Fatalf("device %s after restart: %v", d.id, err)
 		}
 	}
-	for _, id := range acked {
-		if _, err := s.Search(ctx, api.SearchRequest{ConsentID: id}); err != nil {
-			t.Errorf("acknowledged consent %s lost: %v", id, err)
+	for id, pi := range led.consents {
+		rs, err := s.Search(ctx, api.SearchRequest{ConsentID: id})
+		switch {
+		case led.revoked[id]:
+			if !api.IsCode(err, api.CodeConsentRevoked) {
+				lost["consent revocation"]++
+			}
+		case led.revoking[id] && api.IsCode(err, api.CodeConsentRevoked): // revoked in flight
+		case err != nil:
+			lost["consent"]++
+		case pi != "" && (rs[0].PrescriptionIssue == nil || rs[0].Qualifications[0].LimitCertificate == nil):
+			lost["consent"]++
 		}
 	}
-	t.Logf("%d acknowledged consents, all found after SIGKILL and restart", len(acked))
+	listed := map[string]bool{}
+	for _, lc := range must(a.ActivationCodes(ctx)) {
+		listed[lc.ID] = true
+	}
+	for id := range led.codes {
+		if !listed[id] {
+			lost["activation code"]++
+		}
+	}
+	accts := map[string]api.Account{}
+	for _, ac := range must(a.Accounts(ctx)) {
+		accts[ac.UserID] = ac
+	}
+	for user, want := range led.accounts {
+		got, ok := accts[user]
+		st := acctState{kana: got.UserNameKana, suspended: got.Suspended}
+		if !ok || (st != want && st != led.accountTo[user]) {
+			lost["account"]++
+		}
+	}
+	for user, pw := range led.passwords {
+		if pw == initPW {
+			continue // the first terminal login was not acknowledged (it must change the password)
+		}
+		_, err := c.TerminalLogin(ctx, api.TerminalLoginRequest{InstitutionCode: instA, UserID: user, Password: pw})
+		if err != nil && api.IsCode(err, api.CodeWrongPassword) && led.pwTo[user] != "" {
+			_, err = c.TerminalLogin(ctx, api.TerminalLoginRequest{InstitutionCode: instA, UserID: user, Password: led.pwTo[user]})
+		}
+		if err != nil {
+			lost["password change"]++
+		}
+	}
+	for sn := range led.labCerts {
+		cert := labCert(t, sn)
+		chl := must(s.Challenge(ctx))
+		if _, err := s.RegisterConsent(ctx, api.ConsentRequest{ChallengeID: chl.ID, Mode: api.ModePIN, AuthCertificate: cert.der,
+			Signature: signChallenge(t, lab.key, chl.Challenge)}); err != nil {
+			lost["lab enrollment"]++
+		}
+	}
+	if got := must(a.CRLs(ctx)); led.crl > 0 && (len(got) != 1 || got[0].Number < fmt.Sprint(0) || mustAtoi(got[0].Number) < led.crl) {
+		lost["revocation list"]++
+	}
+	total := 0
+	for _, v := range led.n {
+		total += v
+	}
+	if len(lost) > 0 {
+		t.Fatalf("after %d kills, acknowledged writes lost: %v (of %v)", kills, lost, led.n)
+	}
+	t.Logf("%d SIGKILLs; %d acknowledged writes, all found after the restarts: %v", kills, total, led.n)
+}
+
+func mustAtoi(s string) int64 {
+	var n int64
+	fmt.Sscan(s, &n)
+	return n
 }
 
 // The database, its WAL and the audit trail never hold a password, activation code, device
