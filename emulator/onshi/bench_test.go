@@ -22,7 +22,7 @@ import (
 // benchEnv: a device, a pool of sessions (one per client goroutine) on loopback HTTP with
 // keep-alive connections for every goroutine.
 func benchEnv(b *testing.B, sessions int) (*env, []*client.Session) {
-	e := newEnv(b, nil)
+	e := newEnv(b, unlimited) // 32 sessions of one account on a clock that does not move
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}
 	b.Cleanup(tr.CloseIdleConnections)
 	e.c = client.New(e.hs.URL, &http.Client{Transport: tr})
