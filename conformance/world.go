@@ -185,8 +185,8 @@ func (w *world) checkTerminalCert(a *app.App) error {
 	if v, err := mynumber.ParseTerminalValidity(cv.Extra); err != nil || !v.ValidAt(w.clock.Now()) {
 		return fmt.Errorf("terminal certificate not valid now: %+v %v", v, err)
 	}
-	if cv.SubjectID != mynumber.TerminalSubject(a.Device.ID) {
-		return fmt.Errorf("terminal certificate names %s, want the device %q", cv.SubjectID, a.Device.ID)
+	if cv.SubjectID.String() != a.Device.TerminalID || !mynumber.SameKey(cv.PublicKey, &a.Device.Key.PublicKey) {
+		return fmt.Errorf("terminal certificate names %s for another key, want the device's terminal ID %q and key", cv.SubjectID, a.Device.TerminalID)
 	}
 	return nil
 }

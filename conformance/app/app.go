@@ -10,8 +10,12 @@ import (
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
+
+// StepReadFaceCert reads 券面事項確認AP EF 0004, the certificate of the face record's signer.
+const StepReadFaceCert = "read face certificate (EF 0004)"
 
 // Device is what the app keeps after activation: its identity at the qualification system and
 // the terminal certificate it shows the card in visual mode.
@@ -20,6 +24,7 @@ type Device struct {
 	Credential   string          // secret: never logged
 	TerminalCert []byte          // CV certificate for 80 A2
 	Key          *rsa.PrivateKey // the terminal key certified at activation; logins prove possession of it
+	TerminalID   string          // the subject key id of TerminalCert
 }
 
 // App is one installation of the app on one handset.
@@ -56,7 +61,7 @@ func (a *App) Activate(ctx context.Context, userID, password, code string) error
 	if err != nil {
 		return stepErr(StepActivate, err)
 	}
-	a.Device = Device{ID: res.DeviceID, Credential: res.DeviceCredential, TerminalCert: res.TerminalCertificate, Key: a.Key}
+	a.Device = Device{ID: res.DeviceID, Credential: res.DeviceCredential, TerminalCert: res.TerminalCertificate, Key: a.Key, TerminalID: res.TerminalID}
 	a.sess = sess
 	return nil
 }
@@ -119,9 +124,19 @@ func (a *App) ConsentVisual(ctx context.Context, s *session.Session, verificatio
 	if err != nil {
 		return "", nil, err
 	}
+	// The service verifies the face record to its CA: EF 0004 of the card-face AP (free to read)
+	// certifies the key that signed it.
+	s.Step(StepReadFaceCert)
+	if err := s.SelectAID(ctx, mynumber.AIDCardFace); err != nil {
+		return "", ev, stepErr(StepReadFaceCert, err)
+	}
+	faceCert, err := s.ReadObject(ctx, mynumber.FaceCV)
+	if err != nil {
+		return "", ev, stepErr(StepReadFaceCert, err)
+	}
 	res, err := a.sess.RegisterConsent(ctx, api.ConsentRequest{
 		ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: ev.AuthCert,
-		FaceRecord: ev.FaceRecord, CardSignature: ev.CardSignature, StaffConfirmed: true, Items: items,
+		FaceRecord: ev.FaceRecord, FaceCertificate: faceCert, CardSignature: ev.CardSignature, StaffConfirmed: true, Items: items,
 	})
 	if err != nil {
 		return "", ev, stepErr(StepRegisterConsent, err)

@@ -292,7 +292,7 @@ func (s *Server) terminalCertificate(terminalID string, pub *rsa.PublicKey, now 
 		return nil, err
 	}
 	return mynumber.IssueCV(mynumber.RSASigner(s.cfg.TerminalCA), &mynumber.CVCertificate{
-		IssuerID: mynumber.MustKeyID(s.cfg.TerminalCAID), SubjectID: sub, PublicKey: pub, Extra: v.Encode()})
+		IssuerID: s.cfg.TerminalCAID, SubjectID: sub, PublicKey: pub, Extra: v.Encode()})
 }
 
 func parseTerminalKey(der []byte) (*rsa.PublicKey, error) {

@@ -46,7 +46,7 @@ type Config struct {
 	// them a visual consent's input-support records are refused.
 	InputSupportCAs      []*rsa.PublicKey
 	TerminalCA           *rsa.PrivateKey // signs devices' terminal certificates (checked by the card's EF 0016)
-	TerminalCAID         string          // key id of TerminalCA, the certificates' issuer id; default "6900001/001" (test hierarchy, model)
+	TerminalCAID         mynumber.KeyID  // key id of TerminalCA (JPKI EF 0016): the issuer id of terminal certificates
 	TerminalCertValidity time.Duration   // default 365 days
 
 	// Revocation lists (X.509 CRLs, DER or PEM) of the auth CAs, loaded at start (serve --crl);
@@ -114,11 +114,8 @@ func (c *Config) withDefaults() (Config, error) {
 	if d.PasswordIterations <= 0 {
 		d.PasswordIterations = 100000
 	}
-	if d.TerminalCAID == "" {
-		d.TerminalCAID = "6900001/001"
-	}
-	if _, err := mynumber.NewKeyID(d.TerminalCAID); err != nil {
-		return d, fmt.Errorf("onshi: TerminalCAID: %w", err)
+	if d.TerminalCAID == (mynumber.KeyID{}) {
+		return d, errors.New("onshi: Config.TerminalCAID is required (the issuer id the card checks in 80 A2)")
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 64 << 10

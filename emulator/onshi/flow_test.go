@@ -18,7 +18,7 @@ func TestPathPINModeAndLookup(t *testing.T) {
 	cv := must(mynumber.ParseCV(act.TerminalCertificate))
 	v := must(mynumber.ParseTerminalValidity(cv.Extra))
 	if err := cv.Verify(&pki(t).TerminalCAKey.PublicKey); err != nil || cv.SubjectID.String() != act.TerminalID ||
-		cv.IssuerID.String() != "6900001/001" || !mynumber.SameKey(cv.PublicKey, &e.devKey(act.DeviceID).PublicKey) ||
+		cv.IssuerID.String() != "6000016/001" || !mynumber.SameKey(cv.PublicKey, &e.devKey(act.DeviceID).PublicKey) ||
 		!v.ValidAt(e.clock.Now()) || v.ValidAt(e.clock.Now().AddDate(1, 0, 0)) || v.Role != mynumber.RoleVisual || len(cv.Body) != 307 {
 		t.Fatalf("terminal certificate: %v, subject %s (device %s), issuer %s, validity %+v", err, cv.SubjectID, act.TerminalID, cv.IssuerID, v)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/fixtures"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
 // searchServer is a server with n synthetic insured people and one app session of inst.
@@ -34,7 +35,7 @@ func searchServer(t *testing.T, n int) (*Server, string, *FakeClock) {
 			BirthDate: "1950-01-01", Address: "試験町", Validity: 4})
 	}
 	s, err := Open(t.TempDir(), Config{Clock: clock, AuthRoots: []*x509.Certificate{pki.AuthCA}, CardFaceCAs: []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey},
-		TerminalCA: pki.TerminalCAKey, People: people, PasswordIterations: 1000, Synchronous: "NORMAL",
+		TerminalCA: pki.TerminalCAKey, TerminalCAID: mynumber.MustKeyID("6000016/001"), People: people, PasswordIterations: 1000, Synchronous: "NORMAL",
 		Institutions: []InstitutionConfig{{Code: "1310123458", Name: "試験", AdminUser: "admin", AdminPassword: "AdminPass123"}}})
 	if err != nil {
 		t.Fatal(err)

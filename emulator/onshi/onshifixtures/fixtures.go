@@ -12,7 +12,11 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/insured"
+	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
+
+// terminalCAID is the test terminal CA's key id (card.md section 9, test hierarchy).
+var terminalCAID = mynumber.MustKeyID("6000016/001")
 
 // Config returns cfg completed with the fixtures. Fields already set in cfg are kept (AuthRoots
 // and Enrollments are added to); People, when already set, are kept and only the records naming
@@ -36,7 +40,9 @@ func Config(cfg onshi.Config) (onshi.Config, error) {
 		cfg.InputSupportCAs = []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey}
 	}
 	if cfg.TerminalCA == nil {
-		cfg.TerminalCA = pki.TerminalCAKey
+		// The key id of the test hierarchy's terminal CA (JPKI EF 0016), which the card checks as
+		// the issuer of 80 A2 certificates.
+		cfg.TerminalCA, cfg.TerminalCAID = pki.TerminalCAKey, terminalCAID
 	}
 	if cfg.People == nil {
 		if cfg.People, err = insured.People(); err != nil {
