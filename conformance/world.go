@@ -36,7 +36,8 @@ type world struct {
 	svc    *client.Client
 	admin  *client.Admin
 	pki    *fixtures.TestPKI
-	key    *rsa.PrivateKey // the handsets' terminal key (terminalKey)
+	key    *rsa.PrivateKey // the handsets' terminal key (terminalKey); one device per world's service
+	face   *rsa.PublicKey  // the face records' signer, which the reference app checks them with
 	dir    string
 	mu     sync.Mutex
 	passes map[string]string // user ID -> current password
@@ -80,7 +81,12 @@ func newWorld(ctx context.Context) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, key: key, dir: dir, passes: map[string]string{}}
+	// The app checks the face record with its signer's key (the service with the CA of EF 0004).
+	face := labFace
+	if face == nil {
+		face = &pki.FaceIssuerKey.PublicKey
+	}
+	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, key: key, dir: dir, passes: map[string]string{}, face: face}
 	if w.cfg.ActivationDelay == 0 {
 		w.cfg.ActivationDelay = 10 * time.Minute
 	}
@@ -169,7 +175,7 @@ func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen stri
 }
 
 func (w *world) newApp() *app.App {
-	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: w.cfg.CardFaceCAs[0]}
+	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: w.face}
 }
 
 // checkTerminalCert verifies the activated device's terminal certificate against the terminal

@@ -125,7 +125,7 @@ func TestVisualMode(t *testing.T) {
 	_, err = visualConsent(e, s, fa, func(f *cardFace) {
 		rogue := pki(t).RogueCAKey
 		f.cert = must(mynumber.IssueCV(mynumber.RSASigner(rogue), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000023/001"),
-			SubjectID: mynumber.MustKeyID("1322121/000"), PublicKey: &pki(t).FaceIssuerKey.PublicKey}))
+			SubjectID: mynumber.MustKeyID("6000021/000"), PublicKey: &pki(t).FaceIssuerKey.PublicKey}))
 	}, true)
 	wantCode(t, err, api.CodeFaceCertificateUntrusted)
 }

@@ -106,13 +106,13 @@ func TestVisualNeedsTheEnrolledCardKey(t *testing.T) {
 // inputSupport builds 券面事項入力補助AP records in card.md v2 form: EF 0002 (基本4情報), EF 0003
 // (H1 over EF 0001, H2 over EF 0002, signed by the key EF 0004 certifies) and EF 0004.
 func inputSupport(t testing.TB, name, birth string, sex int, my string) *api.InputSupport {
-	k := pki(t).FaceIssuerKey // the test CA of both card-face APs signs the records too (onshifixtures)
+	k := testInputKey() // the record signer, certified by the tests' input-support CA
 	bf := must((&mynumber.BasicFour{Name: name, Address: "東京都千代田区試験町１丁目２番３号", BirthDate: birth, Sex: sex}).Encode())
 	ef1 := must(mynumber.EncodeMyNumberRecord(my))
 	g := must(mynumber.NewIntegrity(ef1, bf))
 	ef3 := must(g.Encode(mynumber.RSASigner(k)))
-	cv := must(mynumber.IssueCV(mynumber.RSASigner(k), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000033/001"),
-		SubjectID: mynumber.MustKeyID("1322121/000"), PublicKey: &k.PublicKey}))
+	cv := must(mynumber.IssueCV(mynumber.RSASigner(testInputCA()), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000033/001"),
+		SubjectID: mynumber.MustKeyID("6000031/000"), PublicKey: &k.PublicKey}))
 	return &api.InputSupport{BasicFour: bf, Integrity: ef3, Certificate: cv}
 }
 
