@@ -141,7 +141,7 @@ func TestOnshiServe(t *testing.T) {
 		for lines.Scan() {
 		}
 	}()
-	resp, err := http.Post(addr+"/v1/admin/login", "application/json", strings.NewReader(`{"institution_code":"1310000001","user_id":"admin","password":"wrong-password"}`))
+	resp, err := http.Post(addr+"/v1/admin/login", "application/json", strings.NewReader(`{"institution_code":"1310123458","user_id":"admin","password":"wrong-password"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
