@@ -471,7 +471,7 @@ func (s *Server) routes() {
 	h("POST /v1/app/auth-challenges", "app.auth_challenge", public, s.newAuthChallenge)
 	h("POST /v1/app/activate", "app.activate", public, s.activate)
 	h("POST /v1/app/login", "app.login", public, s.appLogin)
-	h("POST /v1/app/logout", "logout", authenticated, s.logout(false))
+	h("POST /v1/app/logout", "app.logout", authenticated, s.logout(false))
 	h("POST /v1/app/challenges", "challenge.issue", authenticated, s.newChallenge)
 	h("POST /v1/app/consents", "consent.register", authenticated, s.registerConsent)
 	h("POST /v1/app/consents/{id}/revoke", "consent.revoke", authenticated, s.revokeConsent)
