@@ -1,10 +1,15 @@
 package onshi
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,3 +236,97 @@ func BenchmarkCeilingConsentWrite(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 }
+
+// v1Database writes a database of schema version 1 (the previous binary) with rows in it.
+func v1Database(t *testing.T, dir string, rows ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dir+"/onshi.db?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, _ := db.Begin()
+	if err := migrations[0](tx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range append([]string{`CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES(1, 0)`}, rows...) {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database of the previous version is migrated without losing what it acknowledged: accounts
+// (now found regardless of case), devices (their key fingerprints computed), consents and the
+// audit; its global lab enrollments are dropped (documented). One whose user IDs differ only in
+// case is refused with them named, so nothing is merged silently.
+func TestMigrationFromVersion1(t *testing.T) {
+	key := func() []byte {
+		k, err := x509.MarshalPKIXPublicKey(&testKey(t).PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}()
+	dir := t.TempDir()
+	v1Database(t, dir,
+		`INSERT INTO accounts(institution, user_id, role, user_name, user_name_kana, start_date, pw_hash, must_change, created_at)
+			VALUES('1310123458', 'Doc01', 'medical', 'x', 'シ', '2026-04-01', 'h', 0, 0)`,
+		`INSERT INTO admins(institution, user_id, pw_hash) VALUES('1310123458', 'admin', 'h')`,
+		fmt.Sprintf(`INSERT INTO devices(id, institution, memo, code_id, credential_hash, public_key, terminal_cert, registered_by, registered_at)
+			VALUES('DV1', '1310123458', 'm', 'AC1', 'c', X'%X', X'00', 'Doc01', 0)`, key),
+		`INSERT INTO enrollments VALUES('abc', 'adult', 0)`,
+		`INSERT INTO consents(id, institution, person_id, cert_sha256, device_id, user_id, mode, medication, clinical, checkup, given_at, valid_until)
+			VALUES('CN1', '1310123458', 'adult', 'h', 'DV1', 'Doc01', 'pin', 1, 0, 0, 0, '')`,
+		`INSERT INTO audit(at, institution, actor, device, action, target, outcome, code) VALUES(0, '1310123458', 'user:Doc01', '', 'x', '', 'ok', '')`)
+	st, err := openStore(dir, "FULL", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var user, keyHash, consent string
+	var audit, labs int
+	checks := []struct {
+		q    string
+		dest []any
+	}{
+		{`SELECT user_id FROM accounts WHERE user_key = 'doc01' AND suspended = 0 AND deleted_at IS NULL`, []any{&user}},
+		{`SELECT key_sha256 FROM devices WHERE id = 'DV1'`, []any{&keyHash}},
+		{`SELECT id FROM consents WHERE id = 'CN1' AND limit_certificate = 0 AND prescription_issue = ''`, []any{&consent}},
+		{`SELECT COUNT(*) FROM audit WHERE request_id = ''`, []any{&audit}},
+		{`SELECT COUNT(*) FROM lab_enrollments`, []any{&labs}},
+	}
+	for _, c := range checks {
+		if err := st.r.QueryRow(c.q).Scan(c.dest...); err != nil {
+			t.Fatalf("%s: %v", c.q, err)
+		}
+	}
+	want, _ := publicKeyHash(&testKey(t).PublicKey)
+	if user != "Doc01" || keyHash != want || consent != "CN1" || audit != 1 || labs != 0 {
+		t.Fatalf("after migration: user %q, key %q (want %q), consent %q, audit %d, lab enrollments %d", user, keyHash, want, consent, audit, labs)
+	}
+
+	dup := t.TempDir()
+	v1Database(t, dup,
+		`INSERT INTO accounts(institution, user_id, role, user_name, user_name_kana, start_date, pw_hash, must_change, created_at)
+			VALUES('1310123458', 'doc01', 'medical', 'x', 'シ', '2026-04-01', 'h', 0, 0)`,
+		`INSERT INTO accounts(institution, user_id, role, user_name, user_name_kana, start_date, pw_hash, must_change, created_at)
+			VALUES('1310123458', 'DOC01', 'general', 'x', 'シ', '2026-04-01', 'h', 0, 0)`)
+	if _, err := openStore(dup, "FULL", 8); err == nil || !strings.Contains(err.Error(), "doc01") || !strings.Contains(err.Error(), "DOC01") {
+		t.Fatalf("user IDs differing in case: %v", err)
+	}
+}
+
+var testKeyOnce = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+func testKey(t *testing.T) *rsa.PrivateKey { return testKeyOnce() }
