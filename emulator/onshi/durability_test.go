@@ -37,7 +37,6 @@ func TestMain(m *testing.M) {
 }
 
 func serveForCrashTest(dir string) int {
-	trustTestCAs = false
 	clock := onshi.NewFakeClock(start)
 	cfg := baseConfig(fatalTB{}, clock)
 	cfg.TestClock, cfg.LabEnrollment = true, true

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 
@@ -90,6 +91,12 @@ func TestVisualMode(t *testing.T) {
 	_, _, s := e.device(doctorID)
 	fa := persona(t, "face-auth")
 
+	// The virtual card's own EF 0004: the face CA's certificate of the records' signer.
+	ch0 := must(s.Challenge(e.ctx))
+	own := visualCard(t, fa, ch0.Challenge)
+	if cv, err := mynumber.ParseCV(own.cert); err != nil || cv.Verify(&pki(t).FaceCAKey.PublicKey) != nil || cv.IssuerID != fixtures.FaceCAID {
+		t.Fatalf("the card's EF 0004 is not the fixtures' certificate: %v", err)
+	}
 	res, err := visualConsent(e, s, fa, nil, true)
 	if err != nil {
 		t.Fatal(err)

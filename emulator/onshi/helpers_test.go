@@ -105,15 +105,6 @@ func (e *env) login(act *api.ActivateResponse, user string) (*client.Session, er
 	return e.loginReq(api.LoginRequest{DeviceID: act.DeviceID, DeviceCredential: act.DeviceCredential, UserID: user, Password: userPW})
 }
 
-// Test CAs of the card-face and input-support APs, trusted besides the fixtures' own, for the
-// card records the tests build (and, until the virtual card serves EF 0004 in the card.md v2
-// form, for its face records' EF 0004).
-var (
-	testFaceCA   = sync.OnceValue(func() *rsa.PrivateKey { return must(rsa.GenerateKey(rand.Reader, 2048)) })
-	testInputCA  = sync.OnceValue(func() *rsa.PrivateKey { return must(rsa.GenerateKey(rand.Reader, 2048)) })
-	testInputKey = sync.OnceValue(func() *rsa.PrivateKey { return must(rsa.GenerateKey(rand.Reader, 2048)) })
-)
-
 func baseConfig(t testing.TB, clock onshi.Clock) onshi.Config {
 	t.Helper()
 	cfg, err := onshifixtures.Config(onshi.Config{
@@ -127,16 +118,8 @@ func baseConfig(t testing.TB, clock onshi.Clock) onshi.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if trustTestCAs {
-		cfg.CardFaceCAs = append(cfg.CardFaceCAs, &testFaceCA().PublicKey)
-		cfg.InputSupportCAs = append(cfg.InputSupportCAs, &testInputCA().PublicKey)
-	}
 	return cfg
 }
-
-// trustTestCAs is off in the crash test's service processes (no visual consents there, and
-// generating the CA keys at each of their starts is slow).
-var trustTestCAs = true
 
 type env struct {
 	t     testing.TB
@@ -337,19 +320,17 @@ type cardFace struct {
 	record, cert, sig []byte
 }
 
-// testFaceCert is EF 0004 as card.md v2 has it: a card-verifiable certificate with key ids, by
-// the tests' card-face CA, for the test PKI's record signer (FaceIssuerKey signs the personas'
-// face records). visualCard uses the virtual card's own EF 0004 when it is in this form.
-func testFaceCert(t testing.TB) []byte {
-	return must(mynumber.IssueCV(mynumber.RSASigner(testFaceCA()), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000023/001"),
-		SubjectID: mynumber.MustKeyID("6000021/000"), PublicKey: &pki(t).FaceIssuerKey.PublicKey}))
-}
-
 // visualCard drives a virtual card of the persona as the reference app's visual mode does:
 // SELECT 券面事項確認AP, VERIFY 照合番号B, READ EF 0002 (one extended READ), READ EF 0004, and the
 // card-presence signature over the challenge. (The 80 A2 terminal certificate is the card's
-// concern and is not sent here.)
+// concern and is not sent here.) With withInput it also reads 券面事項入力補助AP EF 0002, 0003 and
+// 0004 with 照合番号B.
 func visualCard(t testing.TB, p *fixtures.Persona, nonce []byte) cardFace {
+	f, _ := visualCardInput(t, p, nonce, false)
+	return f
+}
+
+func visualCardInput(t testing.TB, p *fixtures.Persona, nonce []byte, withInput bool) (cardFace, *api.InputSupport) {
 	t.Helper()
 	prof := must(p.CardProfile())
 	c := must(card.New(prof))
@@ -359,12 +340,17 @@ func visualCard(t testing.TB, p *fixtures.Persona, nonce []byte) cardFace {
 	var f cardFace
 	f.record = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceRecordEF), 0x00, 0x00, 0x00, 0x00})
 	f.cert = transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(mynumber.FaceCV), 0x00, 0x00, 0x00, 0x00})
-	if cv, err := mynumber.ParseCV(f.cert); err != nil || !mynumber.SameKey(cv.PublicKey, &pki(t).FaceIssuerKey.PublicKey) {
-		f.cert = testFaceCert(t) // the card's EF 0004 is not yet a card.md v2 certificate of the signer
-	}
 	h := sha256.Sum256(nonce)
 	f.sig = transmit(t, c, apdu(0x80, 0x2A, 0x00, 0x00, mynumber.DigestInfoSHA256(h[:]), true))
-	return f
+	if !withInput {
+		return f, nil
+	}
+	read := func(fid mynumber.FID) []byte {
+		return transmit(t, c, []byte{0x00, 0xB0, 0x80 | byte(fid), 0x00, 0x00, 0x00, 0x00})
+	}
+	transmit(t, c, apdu(0x00, 0xA4, 0x04, 0x0C, mynumber.AIDInputSupport.Bytes(), false))
+	transmit(t, c, apdu(0x00, 0x20, 0x00, 0x80|byte(mynumber.InputNumberB), []byte(p.VerificationB()), false))
+	return f, &api.InputSupport{BasicFour: read(mynumber.InputBasicFour), Integrity: read(mynumber.InputIntegrity), Certificate: read(mynumber.InputCV)}
 }
 
 func visualConsent(e *env, s *client.Session, p *fixtures.Persona, tamper func(*cardFace), staff bool) (*api.ConsentResponse, error) {

@@ -131,3 +131,17 @@ func TestRevocationListsAtStart(t *testing.T) {
 		t.Fatalf("untrusted list at start: %v", err)
 	}
 }
+
+// The fixtures' revoked certificate (TestPKI.AuthCertRevoked, listed in the auth CA's CRL, which
+// onshifixtures loads) is refused out of the box, in PIN mode, as a clinic would meet it.
+func TestFixturesRevokedCertificate(t *testing.T) {
+	e := newEnv(t, nil)
+	_, _, s := e.device(doctorID)
+	p := pki(t)
+	_, err := pinConsent(e, s, p.AuthCertRevoked, p.AuthKeyRevoked, allItems)
+	wantCode(t, err, api.CodeCertRevoked)
+	a := e.admin(instA)
+	if lists := must(a.CRLs(e.ctx)); len(lists) != 1 || lists[0].Revoked < 1 {
+		t.Fatalf("lists in force: %+v", lists)
+	}
+}

@@ -22,7 +22,7 @@ func genuineCard(t testing.TB, birth string, sex int, cardKey *rsa.PrivateKey, n
 	b := must(rec.Encode(mynumber.RSASigner(pki(t).FaceIssuerKey)))
 	h := sha256.Sum256(nonce)
 	sig := must(rsa.SignPKCS1v15(nil, cardKey, 0, mynumber.DigestInfoSHA256(h[:])))
-	return cardFace{record: b, cert: testFaceCert(t), sig: sig}
+	return cardFace{record: b, cert: pki(t).FaceIssuerCV, sig: sig} // EF 0004 of every test card: the signer's certificate
 }
 
 // The two-card attack of the issue: the staff compare the photo of a genuine card that is on the
@@ -103,17 +103,16 @@ func TestVisualNeedsTheEnrolledCardKey(t *testing.T) {
 	wantCode(t, consent(genuineCard(t, multi.BirthDate, multi.Sex, poolKey(5), ch.Challenge), ch), api.CodeCardMismatch)
 }
 
-// inputSupport builds 券面事項入力補助AP records in card.md v2 form: EF 0002 (基本4情報), EF 0003
-// (H1 over EF 0001, H2 over EF 0002, signed by the key EF 0004 certifies) and EF 0004.
+// inputSupport builds 券面事項入力補助AP records in card.md v2 form, signed as the test cards' are:
+// EF 0002 (基本4情報), EF 0003 (H1 over EF 0001, H2 over EF 0002, signed by the key EF 0004
+// certifies) and EF 0004.
 func inputSupport(t testing.TB, name, birth string, sex int, my string) *api.InputSupport {
-	k := testInputKey() // the record signer, certified by the tests' input-support CA
+	k := pki(t).InputIssuerKey
 	bf := must((&mynumber.BasicFour{Name: name, Address: "東京都千代田区試験町１丁目２番３号", BirthDate: birth, Sex: sex}).Encode())
 	ef1 := must(mynumber.EncodeMyNumberRecord(my))
 	g := must(mynumber.NewIntegrity(ef1, bf))
 	ef3 := must(g.Encode(mynumber.RSASigner(k)))
-	cv := must(mynumber.IssueCV(mynumber.RSASigner(testInputCA()), &mynumber.CVCertificate{IssuerID: mynumber.MustKeyID("6000033/001"),
-		SubjectID: mynumber.MustKeyID("6000031/000"), PublicKey: &k.PublicKey}))
-	return &api.InputSupport{BasicFour: bf, Integrity: ef3, Certificate: cv}
+	return &api.InputSupport{BasicFour: bf, Integrity: ef3, Certificate: pki(t).InputIssuerCV}
 }
 
 // A visual consent may carry the input-support records read with 照合番号B: verified in the
@@ -126,6 +125,13 @@ func TestVisualInputSupport(t *testing.T) {
 	send := func(in *api.InputSupport) error {
 		_, err := visualConsentWith(e, s, adult, in)
 		return err
+	}
+	// As the virtual card answers them.
+	ch := must(s.Challenge(e.ctx))
+	f, in := visualCardInput(t, adult, ch.Challenge, true)
+	if _, err := s.RegisterConsent(e.ctx, api.ConsentRequest{ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: adult.AuthCert,
+		FaceRecord: f.record, FaceCertificate: f.cert, CardSignature: f.sig, StaffConfirmed: true, InputSupport: in}); err != nil {
+		t.Fatalf("the card's own input-support records: %v", err)
 	}
 	if err := send(inputSupport(t, adult.Name, adult.BirthDate, adult.Sex, adult.MyNumber)); err != nil {
 		t.Fatal(err)

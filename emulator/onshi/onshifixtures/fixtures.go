@@ -1,7 +1,8 @@
 // Package onshifixtures wires the project's synthetic test data into an onshi.Config: the test
-// JPKI auth CA as trust anchor, the card-face issuer key, the terminal CA, the insured records of
-// fixtures/insured and an enrollment of every persona's auth certificate (and card key) to the
-// record naming that persona. The service itself knows nothing of fixtures; this is the wiring
+// JPKI auth CA as trust anchor and its revocation list, the test hierarchy's card-face and
+// input-support CAs (the issuers of both APs' EF 0004), the terminal CA with its key id, the
+// insured records of fixtures/insured and an enrollment of every persona's auth certificate, with
+// that card's card-face key, to the record naming that persona. The service itself knows nothing of fixtures; this is the wiring
 // that `mynaconform onshi serve`, the conformance suite and the tests use.
 package onshifixtures
 
@@ -12,11 +13,7 @@ import (
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/insured"
-	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
-
-// terminalCAID is the test terminal CA's key id (card.md section 9, test hierarchy).
-var terminalCAID = mynumber.MustKeyID("6000016/001")
 
 // Config returns cfg completed with the fixtures. Fields already set in cfg are kept (AuthRoots
 // and Enrollments are added to); People, when already set, are kept and only the records naming
@@ -31,18 +28,17 @@ func Config(cfg onshi.Config) (onshi.Config, error) {
 		return cfg, err
 	}
 	cfg.AuthRoots = append(cfg.AuthRoots, pki.AuthCA)
-	// The test PKI's card-face issuer signs both card-face APs' EF 0004 (the CA of card.md's
-	// test hierarchy, 6000023/001 and 6000033/001).
-	if cfg.CardFaceCAs == nil {
-		cfg.CardFaceCAs = []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey}
+	// The auth CA's list revokes the revoked persona's certificate (TestPKI.AuthCertRevoked).
+	cfg.CRLs = append(cfg.CRLs, pki.AuthCRL)
+	if cfg.CardFaceCAs == nil { // FaceCAID, the issuer of 券面事項確認AP EF 0004
+		cfg.CardFaceCAs = []*rsa.PublicKey{&pki.FaceCAKey.PublicKey}
 	}
-	if cfg.InputSupportCAs == nil {
-		cfg.InputSupportCAs = []*rsa.PublicKey{&pki.FaceIssuerKey.PublicKey}
+	if cfg.InputSupportCAs == nil { // InputCAID, the issuer of 券面事項入力補助AP EF 0004
+		cfg.InputSupportCAs = []*rsa.PublicKey{&pki.InputCAKey.PublicKey}
 	}
 	if cfg.TerminalCA == nil {
-		// The key id of the test hierarchy's terminal CA (JPKI EF 0016), which the card checks as
-		// the issuer of 80 A2 certificates.
-		cfg.TerminalCA, cfg.TerminalCAID = pki.TerminalCAKey, terminalCAID
+		// The card checks TerminalCAKeyID as the issuer of 80 A2 certificates.
+		cfg.TerminalCA, cfg.TerminalCAID = pki.TerminalCAKey, fixtures.TerminalCAKeyID
 	}
 	if cfg.People == nil {
 		if cfg.People, err = insured.People(); err != nil {
