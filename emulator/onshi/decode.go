@@ -55,15 +55,21 @@ func decodeBody(body []byte, v any) error {
 	if err := checkEscapes(body); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := walkValue(dec, reflect.TypeOf(v), ""); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return api.New(api.CodeMultipleJSONValues, "")
+	sc := &keyScanner{b: body}
+	sc.space()
+	if sc.i < len(sc.b) {
+		if err := sc.value(reflect.TypeOf(v), ""); err != nil {
+			return err
+		}
+		if sc.bad {
+			return decodeErr(json.Unmarshal(body, v)) // the decoder names the syntax error
+		}
+		if sc.space(); sc.i < len(sc.b) {
+			return api.New(api.CodeMultipleJSONValues, "")
+		}
 	}
 	// The shape is known good: decode for real (types, base64, ...).
-	dec = json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeErr(err)
@@ -151,44 +157,93 @@ func fieldsOf(t reflect.Type) map[string]reflect.Type {
 	return m
 }
 
-// walkValue reads one JSON value from dec, checking every object's keys against t: duplicates
-// are refused, and for struct types every key must be a field's exact name. t may be nil (a
-// value the request type does not describe; the decoder then reports the type error).
-func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
+// keyScanner reads one JSON value checking every object's keys against the request type: a
+// key may appear once per object, and for struct types it must be a field's exact name. It only
+// reads keys (the values are skipped, not decoded): the decoder that runs after it checks
+// everything else. On malformed JSON it stops and sets bad.
+type keyScanner struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (s *keyScanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// str skips a string at s.i and returns its raw bytes, quotes included.
+func (s *keyScanner) str() []byte {
+	start := s.i
+	s.i++ // the opening quote
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			s.i += 2
+		case '"':
+			s.i++
+			return s.b[start:s.i]
+		default:
+			s.i++
+		}
+	}
+	s.bad = true
+	return nil
+}
+
+// value skips one value at s.i, checking the keys of objects against t (nil: not described).
+func (s *keyScanner) value(t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return decodeErr(err)
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
+	s.space()
+	if s.i >= len(s.b) {
+		s.bad = true
 		return nil
 	}
-	switch d {
+	switch s.b[s.i] {
+	case '"':
+		s.str()
 	case '[':
+		s.i++
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
 		}
-		for dec.More() {
-			if err := walkValue(dec, elem, path+"[]"); err != nil {
+		for s.space(); s.i < len(s.b) && s.b[s.i] != ']'; {
+			if err := s.value(elem, path+"[]"); err != nil || s.bad {
 				return err
 			}
+			if s.space(); s.i < len(s.b) && s.b[s.i] == ',' {
+				s.i++
+			}
+			s.space()
 		}
+		s.i++
 	case '{':
+		s.i++
 		var fields map[string]reflect.Type
 		if t != nil && t.Kind() == reflect.Struct {
 			fields = fieldsOf(t)
 		}
 		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return decodeErr(err)
+		for s.space(); s.i < len(s.b) && s.b[s.i] != '}'; {
+			if s.b[s.i] != '"' {
+				s.bad = true
+				return nil
 			}
-			key, _ := kt.(string)
+			raw := s.str()
+			if s.bad {
+				return nil
+			}
+			key := string(raw[1 : len(raw)-1])
+			if bytes.IndexByte(raw, '\\') >= 0 {
+				if json.Unmarshal(raw, &key) != nil {
+					s.bad = true
+					return nil
+				}
+			}
 			name := key
 			if path != "" {
 				name = path + "." + key
@@ -204,13 +259,31 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 					return api.Newf(api.CodeUnknownField, "unknown field %q (names are case-sensitive)", name)
 				}
 			}
-			if err := walkValue(dec, ft, name); err != nil {
+			if s.space(); s.i >= len(s.b) || s.b[s.i] != ':' {
+				s.bad = true
+				return nil
+			}
+			s.i++
+			if err := s.value(ft, name); err != nil || s.bad {
 				return err
 			}
+			if s.space(); s.i < len(s.b) && s.b[s.i] == ',' {
+				s.i++
+			}
+			s.space()
+		}
+		s.i++
+	default: // number, true, false, null: up to the next delimiter
+		start := s.i
+		for s.i < len(s.b) && !bytes.ContainsRune([]byte(",]} \t\r\n"), rune(s.b[s.i])) {
+			s.i++
+		}
+		if s.i == start {
+			s.bad = true
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return decodeErr(err)
+	if s.i > len(s.b) {
+		s.bad = true
 	}
 	return nil
 }
