@@ -36,8 +36,8 @@ type world struct {
 	svc    *client.Client
 	admin  *client.Admin
 	pki    *fixtures.TestPKI
-	key    *rsa.PrivateKey // the handsets' terminal key (terminalKey); one device per world's service
-	face   *rsa.PublicKey  // the face records' signer, which the reference app checks them with
+	apps   int            // apps created (the next terminal key of the pool)
+	face   *rsa.PublicKey // the face records' signer, which the reference app checks them with
 	dir    string
 	mu     sync.Mutex
 	passes map[string]string // user ID -> current password
@@ -77,16 +77,12 @@ func newWorld(ctx context.Context) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := terminalKey()
-	if err != nil {
-		return nil, err
-	}
 	// The app checks the face record with its signer's key (the service with the CA of EF 0004).
 	face := labFace
 	if face == nil {
 		face = &pki.FaceIssuerKey.PublicKey
 	}
-	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, key: key, dir: dir, passes: map[string]string{}, face: face}
+	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, dir: dir, passes: map[string]string{}, face: face}
 	if w.cfg.ActivationDelay == 0 {
 		w.cfg.ActivationDelay = 10 * time.Minute
 	}
@@ -100,16 +96,24 @@ func newWorld(ctx context.Context) (*world, error) {
 }
 
 var (
-	keyOnce sync.Once
-	termKey *rsa.PrivateKey
-	keyErr  error
+	keyMu    sync.Mutex
+	termKeys []*rsa.PrivateKey
 )
 
-// terminalKey is the handsets' terminal key, one per process: RSA key generation is slow, and
-// every world (one per concurrent device) can share it.
-func terminalKey() (*rsa.PrivateKey, error) {
-	keyOnce.Do(func() { termKey, keyErr = rsa.GenerateKey(rand.Reader, 2048) })
-	return termKey, keyErr
+// terminalKey is the i-th handset terminal key of a process-wide pool: the service registers one
+// device per key, so the apps of one world take keys 0, 1, 2, ...; worlds (separate services)
+// share the pool, since RSA key generation is slow.
+func terminalKey(i int) *rsa.PrivateKey {
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	for len(termKeys) <= i {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err) // only an invalid size fails: crypto/rand does not return errors (Go 1.24+)
+		}
+		termKeys = append(termKeys, k)
+	}
+	return termKeys[i]
 }
 
 // faceCAs is the lab's card-face CA key, if given (else the fixtures' is wired in).
@@ -175,7 +179,12 @@ func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen stri
 }
 
 func (w *world) newApp() *app.App {
-	return &app.App{Service: w.svc, Institution: institutionCode, Key: w.key, FaceIssuer: w.face}
+	// One key, one device: each app of this world's service gets its own key of the pool.
+	w.mu.Lock()
+	i := w.apps
+	w.apps++
+	w.mu.Unlock()
+	return &app.App{Service: w.svc, Institution: institutionCode, Key: terminalKey(i), FaceIssuer: w.face}
 }
 
 // checkTerminalCert verifies the activated device's terminal certificate against the terminal
