@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/insured"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
@@ -26,7 +27,7 @@ const (
 	envLabPIN           = "MYNACONFORM_LAB_AUTH_PIN"       // the card's 4-digit JPKI auth PIN
 	envLabVerificationB = "MYNACONFORM_LAB_VERIFICATION_B" // its 14-digit 照合番号B
 	envLabAuthCA        = "MYNACONFORM_LAB_AUTH_CA"        // file: PEM or DER root(s) of its auth certificate (J-LIS)
-	envLabFaceIssuer    = "MYNACONFORM_LAB_FACE_ISSUER"    // file: PEM RSA public key that signs its card-face record
+	envLabFaceIssuer    = "MYNACONFORM_LAB_FACE_ISSUER"    // file: PEM RSA public key of the CA that issued its card-face AP's EF 0004 (J-LIS 5000023/001)
 )
 
 // labPersona is the persona a lab card plays.
@@ -118,16 +119,32 @@ func labTrust() (roots []*x509.Certificate, face *rsa.PublicKey, err error) {
 	return roots, face, nil
 }
 
-// enrollLabCard reads the lab card's auth certificate (free to read) and links it to the
-// synthetic insured record of the persona it plays, so the qualification system knows the
-// person (onshi identifies people by their auth certificate).
+// enrollLabCard reads the lab card's auth certificate (free to read) and, with its 照合番号B, its
+// card face and EF 0004, and links them to the synthetic insured record of the persona it plays,
+// so the qualification system knows the person (onshi identifies people by their auth
+// certificate) and the card whose face may give visual consent for it.
 func (w *world) enrollLabCard(ctx context.Context, s *session.Session) error {
 	if err := s.SelectAID(ctx, mynumber.AIDJPKI); err != nil {
 		return err
 	}
-	cert, err := s.ReadObject(ctx, 0x000A)
+	cert, err := s.ReadObject(ctx, mynumber.JPKIAuthCert)
 	if err != nil {
 		return err
+	}
+	req := api.EnrollRequest{AuthCertificate: cert}
+	if b := os.Getenv(envLabVerificationB); b != "" {
+		if err := s.SelectAID(ctx, mynumber.AIDCardFace); err != nil {
+			return err
+		}
+		if err := s.Verify(ctx, mynumber.FaceNumberB, []byte(b), session.SecretVerificationB); err != nil {
+			return err
+		}
+		if req.FaceRecord, err = s.ReadObject(ctx, mynumber.FaceRecordEF); err != nil {
+			return err
+		}
+		if req.FaceCertificate, err = s.ReadObject(ctx, mynumber.FaceCV); err != nil {
+			return err
+		}
 	}
 	people, err := insured.Load()
 	if err != nil {
@@ -135,7 +152,8 @@ func (w *world) enrollLabCard(ctx context.Context, s *session.Session) error {
 	}
 	for _, p := range people {
 		if p.Persona == labPersona {
-			_, err := w.admin.Enroll(ctx, cert, p.ID)
+			req.PersonID = p.ID
+			_, err := w.admin.EnrollCard(ctx, req)
 			return err
 		}
 	}

@@ -29,18 +29,18 @@ const (
 // world is one process's emulated qualification system, on real HTTP over loopback, with its
 // clock injected so the 10-minute activation delay is waited out without sleeping.
 type world struct {
-	cfg    onshi.Config
-	clock  *onshi.FakeClock
-	srv    *onshi.Server
-	http   *httptest.Server
-	svc    *client.Client
-	admin  *client.Admin
-	pki    *fixtures.TestPKI
-	apps   int            // apps created (the next terminal key of the pool)
-	face   *rsa.PublicKey // the face records' signer, which the reference app checks them with
-	dir    string
-	mu     sync.Mutex
-	passes map[string]string // user ID -> current password
+	cfg     onshi.Config
+	clock   *onshi.FakeClock
+	srv     *onshi.Server
+	http    *httptest.Server
+	svc     *client.Client
+	admin   *client.Admin
+	pki     *fixtures.TestPKI
+	apps    int              // apps created (the next terminal key of the pool)
+	faceCAs []*rsa.PublicKey // the card-face CAs the service trusts; the reference app trusts the same
+	dir     string
+	mu      sync.Mutex
+	passes  map[string]string // user ID -> current password
 }
 
 func newWorld(ctx context.Context) (*world, error) {
@@ -77,12 +77,9 @@ func newWorld(ctx context.Context) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The app checks the face record with its signer's key (the service with the CA of EF 0004).
-	face := labFace
-	if face == nil {
-		face = &pki.FaceIssuerKey.PublicKey
-	}
-	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, dir: dir, passes: map[string]string{}, face: face}
+	// The app checks EF 0004 against the card-face CAs the service trusts, then the face record
+	// with the key it certifies.
+	w := &world{cfg: cfg, clock: clock, srv: srv, pki: pki, dir: dir, passes: map[string]string{}, faceCAs: cfg.CardFaceCAs}
 	if w.cfg.ActivationDelay == 0 {
 		w.cfg.ActivationDelay = 10 * time.Minute
 	}
@@ -184,7 +181,7 @@ func (w *world) newApp() *app.App {
 	i := w.apps
 	w.apps++
 	w.mu.Unlock()
-	return &app.App{Service: w.svc, Institution: institutionCode, Key: terminalKey(i), FaceIssuer: w.face}
+	return &app.App{Service: w.svc, Institution: institutionCode, Key: terminalKey(i), FaceCAs: w.faceCAs}
 }
 
 // checkTerminalCert verifies the activated device's terminal certificate against the terminal

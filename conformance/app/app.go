@@ -10,12 +10,8 @@ import (
 
 	"github.com/mynaconform/mynaconform/emulator/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/onshi/client"
-	"github.com/mynaconform/mynaconform/formats/mynumber"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
-
-// StepReadFaceCert reads 券面事項確認AP EF 0004, the certificate of the face record's signer.
-const StepReadFaceCert = "read face certificate (EF 0004)"
 
 // Device is what the app keeps after activation: its identity at the qualification system and
 // the terminal certificate it shows the card in visual mode.
@@ -30,10 +26,10 @@ type Device struct {
 // App is one installation of the app on one handset.
 type App struct {
 	Service     *client.Client
-	Institution string          // 医療機関コード
-	Key         *rsa.PrivateKey // the device's terminal key (one per device; generated at Activate when nil); certified at activation
-	FaceIssuer  *rsa.PublicKey  // trusted card-face issuer key
-	Visual      VisualConfig    // model switches of the visual mode
+	Institution string           // 医療機関コード
+	Key         *rsa.PrivateKey  // the device's terminal key (one per device; generated at Activate when nil); certified at activation
+	FaceCAs     []*rsa.PublicKey // trusted card-face CAs (issuers of EF 0004)
+	Visual      VisualConfig     // model switches of the visual mode
 	Device      Device
 
 	sess *client.Session
@@ -119,24 +115,14 @@ func (a *App) ConsentVisual(ctx context.Context, s *session.Session, verificatio
 		return "", nil, err
 	}
 	cfg := a.Visual
-	cfg.TerminalCert, cfg.FaceIssuer, cfg.Confirm = a.Device.TerminalCert, a.FaceIssuer, confirm
+	cfg.TerminalCert, cfg.FaceCAs, cfg.Confirm = a.Device.TerminalCert, a.FaceCAs, confirm
 	ev, err := ReadVisualEvidence(ctx, s, cfg, verificationB, ch.Challenge)
 	if err != nil {
 		return "", nil, err
 	}
-	// The service verifies the face record to its CA: EF 0004 of the card-face AP (free to read)
-	// certifies the key that signed it.
-	s.Step(StepReadFaceCert)
-	if err := s.SelectAID(ctx, mynumber.AIDCardFace); err != nil {
-		return "", ev, stepErr(StepReadFaceCert, err)
-	}
-	faceCert, err := s.ReadObject(ctx, mynumber.FaceCV)
-	if err != nil {
-		return "", ev, stepErr(StepReadFaceCert, err)
-	}
 	res, err := a.sess.RegisterConsent(ctx, api.ConsentRequest{
 		ChallengeID: ch.ID, Mode: api.ModeVisual, AuthCertificate: ev.AuthCert,
-		FaceRecord: ev.FaceRecord, FaceCertificate: faceCert, CardSignature: ev.CardSignature, StaffConfirmed: true, Items: items,
+		FaceRecord: ev.FaceRecord, FaceCertificate: ev.FaceCertificate, CardSignature: ev.CardSignature, StaffConfirmed: true, Items: items,
 	})
 	if err != nil {
 		return "", ev, stepErr(StepRegisterConsent, err)

@@ -23,6 +23,7 @@ const (
 	StepTerminalCert     = "terminal certificate (80 A2)"
 	StepVerifyB          = "VERIFY 照合番号B"
 	StepReadCardFace     = "read card face (EF 0002)"
+	StepReadFaceCert     = "read face certificate (EF 0004)"
 	StepCheckFace        = "check face-record signature"
 	StepCardPresence     = "card-presence signature"
 	StepStaffConfirm     = "staff face confirmation"
@@ -118,8 +119,10 @@ type VisualConfig struct {
 	SkipTerminalCert bool
 	// TerminalCert is the device's terminal certificate, issued at activation.
 	TerminalCert []byte
-	// FaceIssuer is the trusted card-face issuer key the record's signature must verify with.
-	FaceIssuer *rsa.PublicKey
+	// FaceCAs are the trusted keys of the card-face AP's certificate authority: the issuers of
+	// EF 0004 (production 5000023/001, the test hierarchy's 6000023/001). EF 0004 certifies the
+	// key that signed the face record; the CA key is on no card.
+	FaceCAs []*rsa.PublicKey
 	// Confirm is the staff's comparison of the photo read from the card with the patient; nil
 	// means the staff confirm.
 	Confirm func(photo []byte) bool
@@ -127,10 +130,29 @@ type VisualConfig struct {
 
 // VisualEvidence is what the card yields in visual mode.
 type VisualEvidence struct {
-	AuthCert      []byte
-	FaceRecord    []byte // EF 0002 as read (the BER object)
-	CardSignature []byte // card-presence signature over the challenge
-	Face          *mynumber.FaceRecord
+	AuthCert        []byte
+	FaceRecord      []byte // EF 0002 as read (the BER object)
+	FaceCertificate []byte // EF 0004: the CV certificate of the face record's signer
+	CardSignature   []byte // card-presence signature over the challenge
+	Face            *mynumber.FaceRecord
+}
+
+// faceSigner verifies a card-face AP's EF 0004 with the trusted CAs (pymyna checks it against
+// 5000033 the same way) and returns the key it certifies: the one that signs the AP's records.
+func faceSigner(cv []byte, cas []*rsa.PublicKey) (*rsa.PublicKey, error) {
+	if len(cas) == 0 {
+		return nil, errors.New("no trusted card-face CA key configured")
+	}
+	c, err := mynumber.ParseCV(cv)
+	if err != nil {
+		return nil, err
+	}
+	for _, ca := range cas {
+		if c.Verify(ca) == nil {
+			return c.PublicKey, nil
+		}
+	}
+	return nil, fmt.Errorf("EF 0004 (issuer %v) is signed by none of the trusted card-face CAs: %w", c.IssuerID, mynumber.ErrSignature)
 }
 
 // ReadVisualEvidence runs the visual-mode (目視確認) card steps.
@@ -160,15 +182,21 @@ func ReadVisualEvidence(ctx context.Context, s *session.Session, cfg VisualConfi
 	if err != nil {
 		return nil, stepErr(StepReadCardFace, err)
 	}
+	s.Step(StepReadFaceCert)
+	cv, err := s.ReadObject(ctx, mynumber.FaceCV)
+	if err != nil {
+		return nil, stepErr(StepReadFaceCert, err)
+	}
 	s.Step(StepCheckFace)
 	rec, err := mynumber.ParseFaceRecord(raw)
 	if err != nil {
 		return nil, stepErr(StepCheckFace, err)
 	}
-	if cfg.FaceIssuer == nil {
-		return nil, stepErr(StepCheckFace, errors.New("no trusted card-face issuer key configured"))
+	signer, err := faceSigner(cv, cfg.FaceCAs)
+	if err != nil {
+		return nil, stepErr(StepCheckFace, err)
 	}
-	if err := rec.Verify(cfg.FaceIssuer); err != nil {
+	if err := rec.Verify(signer); err != nil {
 		return nil, stepErr(StepCheckFace, err)
 	}
 	s.Step(StepCardPresence)
@@ -180,5 +208,5 @@ func ReadVisualEvidence(ctx context.Context, s *session.Session, cfg VisualConfi
 	if cfg.Confirm != nil && !cfg.Confirm(rec.Photo) {
 		return nil, stepErr(StepStaffConfirm, fmt.Errorf("staff did not confirm the face photo"))
 	}
-	return &VisualEvidence{AuthCert: cert, FaceRecord: raw, CardSignature: sig, Face: rec}, nil
+	return &VisualEvidence{AuthCert: cert, FaceRecord: raw, FaceCertificate: cv, CardSignature: sig, Face: rec}, nil
 }
