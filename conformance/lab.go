@@ -10,7 +10,7 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/fixtures/insured"
 	"github.com/mynaconform/mynaconform/formats/mynumber"

@@ -11,7 +11,7 @@ import (
 	"github.com/mynaconform/mynaconform/conformance/app"
 	"github.com/mynaconform/mynaconform/conformance/hil/stack"
 	"github.com/mynaconform/mynaconform/emulator/card"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/pcsc"
 	"github.com/mynaconform/mynaconform/readers/session"

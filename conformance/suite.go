@@ -15,7 +15,7 @@ import (
 	"github.com/mynaconform/mynaconform/conformance/app"
 	"github.com/mynaconform/mynaconform/conformance/target"
 	"github.com/mynaconform/mynaconform/emulator/card"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/iso7816"

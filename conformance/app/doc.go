@@ -3,7 +3,7 @@
 // can drive the whole path on any reader.
 //
 // It talks to the card only through readers/session over a readers.Reader, and to the
-// qualification system only over HTTP (emulator/onshi/client).
+// qualification system only over HTTP (conformance/app/client, wire types in formats/onshi/api).
 //
 // The card steps, as modelled (the official sequence is not public; each step is named, and the
 // visual-mode steps can be switched by VisualConfig so the model can follow the real app):

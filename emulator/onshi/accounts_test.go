@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 func createErr(e *env, user, kana, pw string) error {

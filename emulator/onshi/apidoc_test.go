@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 var updateDoc = flag.Bool("update-api-doc", false, "rewrite the error table of API.md from the catalogue")

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // send is rawRequest that also returns the X-Request-ID of the answer and its error body.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // rawRequest sends bytes as they are and decodes the error body, if any.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 // benchEnv: a device, a pool of sessions (one per client goroutine) on loopback HTTP with

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // --- consent challenges (POST /v1/app/challenges) ---

@@ -1,7 +1,7 @@
 package onshi
 
 import (
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // Check digits (検証番号) of the numbers the service takes. Both follow the method of the MHLW

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // The attack: a device ID and credential copied off a handset log in from anywhere. Now

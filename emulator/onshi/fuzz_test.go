@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // unlimited lifts the rate, session and challenge limits (the fuzzer and the benchmarks send

@@ -18,8 +18,8 @@ import (
 
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"

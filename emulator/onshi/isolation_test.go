@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 // snapshot is everything an institution's admin can see.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 func sexLabel(sex int) string {

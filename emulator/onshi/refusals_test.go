@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
-	"github.com/mynaconform/mynaconform/emulator/onshi/client"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 func activateErr(e *env, inst, user, pw, code string) error {

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // The real result's fields (API.md, Qualification result: each with its public source): the

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // JPKI revocation (失効). A revocation list is a standard X.509 CRL of a trusted auth CA, loaded

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // crl builds an X.509 CRL of number n, signed by the CA, revoking the serials at revokedAt.

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
 )
 

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // session is a logged-in admin or app session. Sessions live in memory: a restart ends them.

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 
 	_ "modernc.org/sqlite" // driver "sqlite", pure Go
 )

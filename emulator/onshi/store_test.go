@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 func TestStorePragmasAndMigrations(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi/api"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // Client talks to one qualification system. It is safe for concurrent use.
