@@ -92,7 +92,7 @@ grep -E '^Benchmark' "$out/device-path.txt" || true
 # --- 4. the binary: card serve + readers -probe -----------------------------------------------
 echo "hil: mynaconform card serve + readers -probe (log: $out/card-serve.log)"
 $GO build -tags pcsc -o "$out/mynaconform" ./cmd/mynaconform
-exec 9>"${TMPDIR:-/tmp}/mynaconform-pcscd.lock"
+exec 9>/tmp/mynaconform-pcscd.lock # conformance/hil/stack.LockPath: fixed, not under $TMPDIR
 flock -w 300 9 || { echo "hil: pcscd lock busy for 300 s" >&2; exit 1; }
 pcscd_running() { grep -qx pcscd /proc/[0-9]*/comm 2>/dev/null; }
 vpcd_listening() { grep -qE ':8C7B [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; } # 35963, LISTEN
@@ -141,7 +141,7 @@ grep -E '^(ok|FAIL)' "$out/suite.log" || true
 # physical test card; the suite takes its secrets from the environment (never printed) and
 # enrolls its auth certificate to the adult's synthetic insured record.
 echo "hil: lab-mode rehearsal on Virtual PCD 00 01 (reports: $out/lab, log: $out/lab.log)"
-exec 9>"${TMPDIR:-/tmp}/mynaconform-pcscd.lock"
+exec 9>/tmp/mynaconform-pcscd.lock # conformance/hil/stack.LockPath: fixed, not under $TMPDIR
 flock -w 300 9 || { echo "hil: pcscd lock busy for 300 s" >&2; exit 1; }
 if ! pcscd_running; then
   pcscd --foreground --error >>"$out/pcscd.log" 2>&1 &

@@ -29,7 +29,11 @@ const (
 const (
 	vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 	vpcdConf   = "/etc/reader.conf.d/vpcd"
-	lockName   = "mynaconform-pcscd.lock"
+	// LockPath is the machine-wide lock of pcscd's users. It is as fixed as pcscd's own socket
+	// (/run/pcscd/pcscd.comm): a path under $TMPDIR would give two processes with different
+	// TMPDIRs two locks on one pcscd (seen: a test run with its own TMPDIR stopped the pcscd
+	// another run was using).
+	LockPath = "/tmp/mynaconform-pcscd.lock"
 )
 
 // ErrUnavailable is returned (wrapped, with the reason) when the PC/SC stack is not installed
@@ -100,7 +104,7 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 	if s.want < 1 || s.want > 64 {
 		return nil, fmt.Errorf("stack: %d slots: want 1 to 64", s.want)
 	}
-	lock, err := acquire(ctx, filepath.Join(os.TempDir(), lockName))
+	lock, err := acquire(ctx, LockPath)
 	if err != nil {
 		return nil, err
 	}
