@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/mynaconform/mynaconform/conformance/app"
-	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/conformance/app/client"
+	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // Synthetic institution of the suite (医療機関コード is 10 digits).

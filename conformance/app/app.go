@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/conformance/app/client"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/readers/session"
 )
 

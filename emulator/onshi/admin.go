@@ -12,8 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // ユーザID: 2 to 8 half-width alphanumerics (seed).

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // accountGate checks, under the write lock, what the app requires of an account beyond its

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/conformance/app/client"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // benchEnv: a device, a pool of sessions (one per client goroutine) on loopback HTTP with

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // Config is everything a Server needs. Zero durations and counts take the defaults named on

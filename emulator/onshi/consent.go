@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // verifiedCert caches a chain already verified to a trusted root: later requests with the same

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/formats/onshi/api"
-	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 const serveEnv = "ONSHI_TEST_SERVE_DIR"

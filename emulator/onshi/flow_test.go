@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // The whole path of onshi.md over HTTP: set-up, activation, PIN consent, lookup, medical data.

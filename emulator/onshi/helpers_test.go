@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
-	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // Test secrets. They must never show up in the database, the WAL or the audit trail.

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/formats/onshi/api"
-	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 // snapshot is everything an institution's admin can see.

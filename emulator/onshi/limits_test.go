@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/formats/onshi/api"
-	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 // twoClinics: institution A with a device and session, institution B with a device and n

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaconform/mynaconform/conformance/app/client"
 	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/formats/onshi/api"
-	"github.com/mynaconform/mynaconform/conformance/app/client"
 )
 
 func activateErr(e *env, inst, user, pw, code string) error {

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // searchServer is a server with n synthetic insured people and one app session of inst.

@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // Server is one emulated qualification system: an http.Handler over a durable store. Many can

@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/conformance/app/client"
+	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // genuineCard is another real card: a face record signed by the real record signer (so it

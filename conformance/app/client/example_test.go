@@ -8,10 +8,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/mynaconform/mynaconform/emulator/onshi"
-	"github.com/mynaconform/mynaconform/formats/onshi/api"
 	"github.com/mynaconform/mynaconform/conformance/app/client"
+	"github.com/mynaconform/mynaconform/emulator/onshi"
 	"github.com/mynaconform/mynaconform/emulator/onshi/onshifixtures"
+	"github.com/mynaconform/mynaconform/formats/onshi/api"
 )
 
 // A refusal is an *api.Error: match it with errors.Is against the sentinels or with api.IsCode.
