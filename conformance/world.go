@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	"net/http/httptest"
@@ -92,25 +91,16 @@ func newWorld(ctx context.Context) (*world, error) {
 	return w, nil
 }
 
-var (
-	keyMu    sync.Mutex
-	termKeys []*rsa.PrivateKey
-)
-
-// terminalKey is the i-th handset terminal key of a process-wide pool: the service registers one
-// device per key, so the apps of one world take keys 0, 1, 2, ...; worlds (separate services)
-// share the pool, since RSA key generation is slow.
+// terminalKey is the i-th handset terminal key: the service registers one device per key, so
+// the apps of one world take keys 0, 1, 2, ...; worlds (separate services) take the same ones.
+// fixtures.TerminalKey builds them from test primes in about a millisecond (generating RSA-2048
+// keys took most of a run's time).
 func terminalKey(i int) *rsa.PrivateKey {
-	keyMu.Lock()
-	defer keyMu.Unlock()
-	for len(termKeys) <= i {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err) // only an invalid size fails: crypto/rand does not return errors (Go 1.24+)
-		}
-		termKeys = append(termKeys, k)
+	k, err := fixtures.TerminalKey(i)
+	if err != nil {
+		panic(err) // the embedded primes are drift-tested
 	}
-	return termKeys[i]
+	return k
 }
 
 // faceCAs is the lab's card-face CA key, if given (else the fixtures' is wired in).
