@@ -601,11 +601,8 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) (int, any, error
 	h := certHash(req.AuthCertificate)
 	ri.target = "person:" + req.PersonID + " cert:" + h[:16]
 	s.mu.RLock()
-	_, issued := s.enrolled[h]
+	issuedAs, issued := s.enrolled[h]
 	s.mu.RUnlock()
-	if issued {
-		return 0, nil, api.New(api.CodeEnrollmentConflict, "")
-	}
 	en := enrollment{personID: req.PersonID}
 	if req.FaceRecord != nil || req.FaceCertificate != nil {
 		// The lab card's face, verified, so that the card can give visual consent.
@@ -617,6 +614,14 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) (int, any, error
 			return 0, nil, api.New(api.CodeFaceRecordMismatch, "")
 		}
 		en.cardKeyHash = mynumber.KeyFingerprint(face.CardKey)
+	}
+	if issued {
+		// A certificate that identifies someone is never remapped; asking for the mapping it
+		// already has (same person, and the same card key if a face is given) changes nothing.
+		if issuedAs.personID != req.PersonID || en.cardKeyHash != "" && en.cardKeyHash != issuedAs.cardKeyHash {
+			return 0, nil, api.New(api.CodeEnrollmentConflict, "")
+		}
+		return http.StatusOK, api.Enrollment{CertificateSHA256: h, PersonID: issuedAs.personID, Institution: se.institution, CardKeySHA256: issuedAs.cardKeyHash}, nil
 	}
 	now := s.now()
 	err = s.commit(ri, func(tx *sql.Tx, _ *auditRec) error {
