@@ -308,6 +308,9 @@ func (s *suite) finish(rep types.Report) error {
 	if err := reports.WriteAll(s.staging, run); err != nil {
 		return fmt.Errorf("writing reports: %w", err)
 	}
+	if err := s.certifyAll(v, run, rep.StartTime); err != nil {
+		return err
+	}
 	if err := reporters.GenerateJUnitReport(rep, filepath.Join(s.staging, JUnitFile)); err != nil {
 		return fmt.Errorf("writing %s: %w", JUnitFile, err)
 	}
