@@ -586,6 +586,11 @@ func (s *suite) writeTranscriptExchanges(d target.Device, specID, mode string, r
 	f := &transcript.File{Version: 1, Target: s.opts.Target, Device: d.ID, Mode: mode, Persona: p.ID,
 		Exchanges: transcript.FromSession(exs)}
 	var buf bytes.Buffer
+	size := 256
+	for _, e := range exs {
+		size += len(e.Step) + len(e.Command) + len(e.Response) + len(e.Err) + 32
+	}
+	buf.Grow(size) // the envelope's probes are tens of kilobytes: one allocation, not a doubling
 	if err := transcript.Write(&buf, f); err != nil {
 		return err
 	}
