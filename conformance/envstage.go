@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,16 +115,27 @@ func envelopeCase(id string) (envelope.Case, bool) {
 }
 
 // envExchanges are the exchanges of spec id's probe: those sent under its step name, and, for
-// the spec that found a first failure, the bisection probes that narrowed it to the exact limit.
+// the spec that found a first failure, the two bisection probes that fix the exact limit (the
+// longest that went through and the shortest that did not). The bisection's other probes are
+// search steps, left out: with commands of tens of kilobytes they would make the transcripts of a
+// long-command handset megabytes.
 func envExchanges(all []session.Exchange, env *envelope.Envelope, id string) []session.Exchange {
 	var out []session.Exchange
 	for _, e := range all {
 		sid, title, _ := strings.Cut(e.Step, " ")
-		switch {
-		case title == "bisection" && strings.HasPrefix(sid, "TRN-C"):
-			sid = env.CommandFailedBy
-		case title == "bisection" && strings.HasPrefix(sid, "TRN-R"):
-			sid = env.ResponseFailedBy
+		if title == "bisection" {
+			c, isCmd := strings.CutPrefix(sid, "TRN-C")
+			r, isResp := strings.CutPrefix(sid, "TRN-R")
+			nc, _ := strconv.Atoi(c)
+			nr, _ := strconv.Atoi(r)
+			switch {
+			case isCmd && (nc == env.LongestCommand || nc == env.FirstFailedCommand):
+				sid = env.CommandFailedBy
+			case isResp && (nr == env.FirstFailedResponse-1 || nr == env.FirstFailedResponse):
+				sid = env.ResponseFailedBy
+			default:
+				continue
+			}
 		}
 		if sid == id {
 			out = append(out, e)

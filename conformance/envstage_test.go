@@ -3,6 +3,9 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/session"
 	"github.com/mynaconform/mynaconform/reports"
+	"github.com/mynaconform/mynaconform/reports/transcript"
 )
 
 // stage runs the envelope stage on d as the suite does (every TRN spec of one run) and returns
@@ -250,5 +254,49 @@ func TestEnvelopeStageFailsWhatContradicts(t *testing.T) {
 	}
 	if r := res["TRN-C585"]; !r.OK {
 		t.Errorf("TRN-C585 (the reader's measured limit): %s", r.Reason)
+	}
+}
+
+// TestEnvelopeTranscripts: each TRN spec's transcript holds its own probe; the spec that found
+// the first failure also holds the two bisection probes that fix the exact limit (262 bytes went
+// through, 263 did not, on a 262-byte handset), and no other search step.
+func TestEnvelopeTranscripts(t *testing.T) {
+	tg, err := target.Open("emulator", target.Options{Only: []string{"synthetic-max-262"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := tg.Devices()
+	s := &suite{opts: Options{Target: "emulator", Repeat: 1}, staging: t.TempDir()}
+	st := &envStage{}
+	for _, sd := range plan {
+		if sd.Stage == stageEnvelope {
+			if r := s.envelopeSpec(context.Background(), ds[0], st, 1, sd.ID); !r.OK || r.internal != "" {
+				t.Fatalf("%s: %s %s", sd.ID, r.Reason, r.internal)
+			}
+		}
+	}
+	read := func(spec string) (steps []string, lens []int) {
+		f, err := os.Open(filepath.Join(s.staging, TranscriptsDir, "synthetic-max-262", spec+".cbor"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tr, err := transcript.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range tr.Exchanges {
+			if e.Command[1] == mynumber.InsTerminalCertificate {
+				steps, lens = append(steps, e.Step), append(lens, len(e.Command))
+			}
+		}
+		return steps, lens
+	}
+	steps, lens := read("TRN-C585")
+	if want := []int{585, 263, 262}; !slices.Equal(lens, want) {
+		t.Errorf("TRN-C585's transcript holds 80 A2 probes of %v bytes (%v), want %v", lens, steps, want)
+	}
+	if steps, lens := read("TRN-C262"); len(lens) != 1 || lens[0] != 262 || !strings.HasPrefix(steps[0], "TRN-C262 a 262-byte command") {
+		t.Errorf("TRN-C262's transcript: %v %v", steps, lens)
 	}
 }
