@@ -78,3 +78,33 @@ func benchDevicePath(b *testing.B, d target.Device) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/device")
 }
+
+// BenchmarkEnvelopeStage is what the envelope stage adds to a device's path: one measurement
+// (every boundary case, the bisections, a fresh card after each failure) and the transcripts of
+// its 18 TRN specs written to disk, for a short-only handset, an extended one bound by its
+// timeout, and an iPhone with the response cap. Compare with BenchmarkDevicePath in the same run.
+func BenchmarkEnvelopeStage(b *testing.B) {
+	for _, id := range []string{"google-nexus-s", "synthetic-max-65279", "apple-iphone-ios13"} {
+		b.Run(id, func(b *testing.B) {
+			tg, err := target.Open("emulator", target.Options{Only: []string{id}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ds, _ := tg.Devices()
+			s := &suite{opts: Options{Target: "emulator", Repeat: 1}, staging: b.TempDir()}
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st := &envStage{}
+				for _, sd := range plan {
+					if sd.Stage == stageEnvelope {
+						if r := s.envelopeSpec(ctx, ds[0], st, 1, sd.ID); !r.OK || r.internal != "" {
+							b.Fatalf("%s: %s %s", sd.ID, r.Reason, r.internal)
+						}
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/device")
+		})
+	}
+}

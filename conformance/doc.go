@@ -1,6 +1,8 @@
-// Package conformance is the conformance suite: activation -> login -> consent (PIN mode and
-// visual mode) -> lookup on every device of a target, producing the supported-device list.
-// TESTPLAN.md lists every spec.
+// Package conformance is the conformance suite: the envelope stage (the TRN specs: the device's
+// APDU envelope measured with a card, envstage.go), then activation -> login -> consent (PIN mode
+// and visual mode) -> lookup on every device of a target, producing the supported-device list
+// (and, with -certify, one signed result per device, certificate.go). TESTPLAN.md lists every
+// spec.
 //
 // The Ginkgo specs live in this package's ordinary files, so that one package serves both ways
 // of running them:
@@ -36,5 +38,8 @@
 //	-lang ja|en             the list's language (default from the locale)
 //	-concurrency N          devices at once in this process (default: the target's figure)
 //	-progress               one line per device as it finishes
+//	-repeat N               run each device's path N times (pass rate per mode)
+//	-certify KEY            sign each device's result into certificates/ (needs -out)
+//	-slots N                pcsc: vpcd slots, one device each (default 2)
 //	-update                 rewrite the golden supported-device lists (testdata/)
 package conformance

@@ -22,6 +22,9 @@ var (
 	flagConcurrency = flag.Int("concurrency", 0, "devices at once in this process (0: the target's figure)")
 	flagUpdate      = flag.Bool("update", false, "rewrite the golden supported-device lists in testdata/")
 	flagProgress    = flag.Bool("progress", false, "print one line per device as it finishes")
+	flagRepeat      = flag.Int("repeat", 0, "run each device's path N times (0: once)")
+	flagCertify     = flag.String("certify", "", "PEM private key: sign each device's result into certificates/ (needs -out)")
+	flagSlots       = flag.Int("slots", 0, "pcsc: vpcd slots, one device each (0: 2)")
 )
 
 // optionsFromFlags builds the run's Options from the test binary's flags.
@@ -33,7 +36,7 @@ func optionsFromFlags(t *testing.T) Options {
 	o := Options{
 		Target: *flagTarget, DevicesDir: *flagDevices, Only: only, Generate: *flagGenerate,
 		Reader: *flagReader, Lab: *flagLab, Out: *flagOut, Verdicts: *flagVerdicts, Lang: *flagLang,
-		Concurrency: *flagConcurrency,
+		Concurrency: *flagConcurrency, Repeat: *flagRepeat, Certify: *flagCertify, Slots: *flagSlots,
 	}
 	if *flagProgress {
 		o.Progress = os.Stdout

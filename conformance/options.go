@@ -28,6 +28,14 @@ type Options struct {
 	Out        string   // result folder (empty: nothing written)
 	Verdicts   string   // "expect" (default), "strict" or "record"
 	Lang       string   // "ja" or "en" for the list and the terminal (empty: from the locale)
+	Slots      int      // pcsc without Reader: vpcd slots, one device each (0: the target's default, 2)
+
+	// Repeat runs each device's path this many times (0: once); the list gives each mode's pass
+	// rate, and a mode is ◯ only when it passed in every run.
+	Repeat int
+	// Certify is a PEM private key file: each device's result is signed (COSE_Sign1) into the
+	// result set's certificates/<device>.cose (needs Out).
+	Certify string
 
 	// Concurrency is how many devices run at once in this process: 0 takes the target's figure
 	// (target.Concurrency: the emulator one per CPU, PC/SC one per vpcd slot). Ginkgo filters
@@ -52,6 +60,8 @@ type Options struct {
 const (
 	MaxGenerate    = 100000
 	MaxConcurrency = 256
+	MaxRepeat      = 100
+	MaxSlots       = 64
 )
 
 // UsageError is a bad input or set-up (exit code 2): one line naming the flag, file or field
@@ -147,6 +157,21 @@ func (o *Options) normalize() error {
 	}
 	if o.Generate < 0 || o.Generate > MaxGenerate {
 		return usagef("-generate: %d is outside 1..%d", o.Generate, MaxGenerate)
+	}
+	if o.Repeat == 0 {
+		o.Repeat = 1
+	}
+	if o.Repeat < 1 || o.Repeat > MaxRepeat {
+		return usagef("-repeat: %d is outside 1..%d", o.Repeat, MaxRepeat)
+	}
+	if o.Slots < 0 || o.Slots > MaxSlots {
+		return usagef("-slots: %d is outside 1..%d", o.Slots, MaxSlots)
+	}
+	if o.Slots > 0 && (o.Target != "pcsc" || o.Reader != "") {
+		return usagef("-slots is for -target pcsc without -reader (one device per vpcd slot)")
+	}
+	if o.Certify != "" && o.Out == "" {
+		return usagef("-certify needs -out: the signed results are written into the result set (certificates/)")
 	}
 	if o.Concurrency < 0 || o.Concurrency > MaxConcurrency {
 		return usagef("-p: %d is outside 1..%d (0: the target's figure)", o.Concurrency, MaxConcurrency)

@@ -25,14 +25,21 @@ for f in supported-devices.md supported-devices.csv supported-devices.html suppo
   cmp "$tmp/serial.$f" "$tmp/concurrent.$f" || { echo "parallel: $f differs between one and two devices at once"; diff "$tmp/serial.$f" "$tmp/concurrent.$f" | head -20; exit 1; }
   cmp "$tmp/serial.$f" "$tmp/parallel.$f" || { echo "parallel: $f differs between go test and ginkgo -p"; diff "$tmp/serial.$f" "$tmp/parallel.$f" | head -20; exit 1; }
 done
-# Transcripts carry the service's random challenges (and so different signatures) in every run:
-# compare their shape — each exchange's step, command, lengths, status and modelled time.
+# The envelope stage's transcripts (TRN-*.cbor) talk to the card alone and must be identical byte
+# for byte. The others carry the service's random challenges (and so different signatures) in
+# every run: compare their shape — each exchange's step, command, lengths, status and modelled time.
 go build -o "$tmp/mynaconform" ./cmd/mynaconform
-shape() { (cd "$1/transcripts" && for f in $(find . -type f | sort); do echo "== $f"; "$tmp/mynaconform" transcript "$f" | grep -v -E '^ +([<>] )?([0-9A-F]{2} )*[0-9A-F]{2}$'; done); }
+trn() { (cd "$1/transcripts" && find . -type f -name 'TRN-*.cbor' | sort | xargs sha256sum); }
+trn "$tmp/serial" >"$tmp/s.trn"
+trn "$tmp/concurrent" >"$tmp/c.trn"
+trn "$tmp/parallel" >"$tmp/p.trn"
+cmp "$tmp/s.trn" "$tmp/c.trn" || { echo "parallel: envelope transcripts differ (one vs two devices at once)"; diff "$tmp/s.trn" "$tmp/c.trn" | head -20; exit 1; }
+cmp "$tmp/s.trn" "$tmp/p.trn" || { echo "parallel: envelope transcripts differ (go test vs ginkgo -p)"; diff "$tmp/s.trn" "$tmp/p.trn" | head -20; exit 1; }
+shape() { (cd "$1/transcripts" && for f in $(find . -type f ! -name 'TRN-*.cbor' | sort); do echo "== $f"; "$tmp/mynaconform" transcript "$f" | grep -v -E '^ +([<>] )?([0-9A-F]{2} )*[0-9A-F]{2}$'; done); }
 shape "$tmp/serial" >"$tmp/s.shape"
 shape "$tmp/concurrent" >"$tmp/c.shape"
 shape "$tmp/parallel" >"$tmp/p.shape"
 cmp "$tmp/s.shape" "$tmp/c.shape" || { echo "parallel: transcripts differ (one vs two devices at once)"; diff "$tmp/s.shape" "$tmp/c.shape" | head -20; exit 1; }
 cmp "$tmp/s.shape" "$tmp/p.shape" || { echo "parallel: transcripts differ (go test vs ginkgo -p)"; diff "$tmp/s.shape" "$tmp/p.shape" | head -20; exit 1; }
 n=$(grep -c '^| ' "$tmp/serial/supported-devices.md" || true)
-echo "parallel: one device at a time, two at once and ginkgo -p agree: lists, transcripts ($(grep -c "^== " "$tmp/s.shape") files), $((n-1)) devices"
+echo "parallel: one device at a time, two at once and ginkgo -p agree: lists, transcripts ($(grep -c "^== " "$tmp/s.shape") by shape, $(wc -l <"$tmp/s.trn") envelope ones byte for byte), $((n-1)) devices"

@@ -4,19 +4,35 @@ import (
 	"fmt"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/mynaconform/mynaconform/conformance/envelope"
 )
 
 // specDef is one row of the test plan. The suite builds its specs from this table, and
 // TestTestPlan checks the table against TESTPLAN.md, so the document and the suite cannot drift.
 type specDef struct {
 	ID      string
-	Stage   string // activation, login, consent, lookup
+	Stage   string // envelope, activation, login, consent, lookup
 	Mode    string // "", "pin", "visual"
 	Consent bool   // the spec's card steps give the mode's tap time
 	Title   string
 }
 
-var plan = []specDef{
+// stageEnvelope is the stage of the TRN specs: one per boundary case of conformance/envelope,
+// all answered by one measurement of the device's envelope, before the app's path.
+const stageEnvelope = "envelope"
+
+var plan = append(envelopePlan(), appPlan...)
+
+func envelopePlan() []specDef {
+	var out []specDef
+	for _, c := range envelope.Cases() {
+		out = append(out, specDef{ID: c.ID, Stage: stageEnvelope, Title: c.Title})
+	}
+	return out
+}
+
+var appPlan = []specDef{
 	{"ACT-001", "activation", "", false, "terminal set-up issues an activation code for the device"},
 	{"ACT-002", "activation", "", false, "an activation code used before the delay is refused"},
 	{"ACT-003", "login", "", false, "first login after the delay registers the device"},

@@ -17,13 +17,13 @@ func (s *suite) progress(dr *deviceRun) {
 	s.mu.Lock()
 	s.done++
 	done := s.done
-	found := map[string]outcome{}
+	found := map[specKey]outcome{}
 	for _, o := range s.found[dr.dev.ID] {
-		found[o.Spec] = o
+		found[specKey{o.Device, o.Spec, max(o.Run, 1)}] = o
 	}
 	s.mu.Unlock()
-	get := func(id string) (outcome, bool) { o, ok := found[id]; return o, ok }
-	d, _ := s.deviceResult(dr.dev, get)
+	get := func(run int, id string) (outcome, bool) { o, ok := found[specKey{dr.dev.ID, id, run}]; return o, ok }
+	d, _ := s.deviceResult(dr.dev, get, s.opts.Repeat)
 	total := len(s.devs)
 	elapsed := time.Since(s.started)
 	left := time.Duration(float64(elapsed) / float64(done) * float64(total-done))

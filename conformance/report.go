@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ type outcome struct {
 	Steps  []reports.StepTime `json:"steps,omitempty"`
 	Photo  []byte             `json:"photo,omitempty"`
 	ATR    []byte             `json:"atr,omitempty"` // the card's ATR as the reader reported it (PC/SC)
+	Run    int                `json:"run,omitempty"` // which run of the device's path (1..Repeat)
+	// Envelope is the device's measured envelope (the TRN specs: the one measurement they share).
+	Envelope *reports.Envelope `json:"envelope,omitempty"`
 }
 
 const outcomeEntry = "outcome"
@@ -50,10 +54,28 @@ func labelValue(labels []string, prefix string) string {
 	return ""
 }
 
+// specKey names one spec of one run of one device.
+type specKey struct {
+	dev, spec string
+	run       int
+}
+
+// getter returns the outcome of spec id in run `run` (1..Repeat) of one device.
+type getter func(run int, id string) (outcome, bool)
+
+// runOf is the run a spec report belongs to: its run:K label (-repeat), else 1.
+func runOf(labels []string) int {
+	if n, err := strconv.Atoi(labelValue(labels, "run:")); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}
+
 // verdicts is what the report says: each spec's outcome, the required verdicts that failed and
 // the failures of the suite itself.
 type verdicts struct {
-	found         map[[2]string]outcome // (device, spec ID) -> outcome
+	found         map[specKey]outcome
+	skipped       map[specKey]string // specs skipped on the device, with the reason
 	nonConforming []string
 	internal      []string
 	setUp         string // the suite's set-up (BeforeSuite) failed: no spec ran
@@ -63,7 +85,7 @@ type verdicts struct {
 // failures: a failed It that recorded a failing outcome is a device's verdict; any other
 // failure (a panic, a set-up node, an assertion after the card steps) is the suite's.
 func readReport(rep types.Report) (*verdicts, error) {
-	v := &verdicts{found: map[[2]string]outcome{}}
+	v := &verdicts{found: map[specKey]outcome{}, skipped: map[specKey]string{}}
 	for _, sr := range rep.SpecReports {
 		failed := sr.State.Is(types.SpecStateFailureStates)
 		if sr.LeafNodeType != types.NodeTypeIt {
@@ -94,9 +116,13 @@ func readReport(rep types.Report) (*verdicts, error) {
 			}
 			have = true
 		}
+		key := specKey{dev, id, runOf(sr.Labels())}
 		switch {
 		case sr.State.Is(types.SpecStateSkipped | types.SpecStatePending):
-			continue // filtered out or not presentable here: not part of this run's verdict
+			if msg := firstLine(sr.Failure.Message); msg != "" {
+				v.skipped[key] = msg // not presentable here (a filtered-out spec has no message)
+			}
+			continue // not part of this run's verdict
 		case failed && have && !o.OK && !strings.HasPrefix(sr.Failure.Message, "internal: "):
 			v.nonConforming = append(v.nonConforming, fmt.Sprintf("%s %s: %s: %s", dev, id, o.Step, o.Reason))
 		case failed:
@@ -107,7 +133,8 @@ func readReport(rep types.Report) (*verdicts, error) {
 		case !have:
 			o = outcome{Device: dev, Spec: id, Mode: labelValue(sr.Labels(), "mode:"), OK: true}
 		}
-		v.found[[2]string{dev, id}] = o
+		o.Run = key.run
+		v.found[key] = o
 	}
 	return v, nil
 }
@@ -118,8 +145,8 @@ func readReport(rep types.Report) (*verdicts, error) {
 func modeVerdict(mode string, get func(id string) (outcome, bool)) (mr reports.ModeResult, photo []byte, ran bool) {
 	mr = reports.ModeResult{Supported: true}
 	for _, sd := range plan {
-		if sd.Mode != "" && sd.Mode != mode {
-			continue
+		if sd.Mode != "" && sd.Mode != mode || sd.Stage == stageEnvelope {
+			continue // the TRN specs measure the link; they are no precondition of a mode
 		}
 		o, ok := get(sd.ID)
 		if !ok {
@@ -147,25 +174,43 @@ func modeVerdict(mode string, get func(id string) (outcome, bool)) (mr reports.M
 	return mr, photo, ran
 }
 
-// deviceResult is one device's row of the list.
-func (s *suite) deviceResult(d target.Device, get func(id string) (outcome, bool)) (reports.DeviceResult, bool) {
+// deviceResult is one device's row of the list, over its runs (1..runs). A mode is ◯ when it
+// passed in every run in which it ran; its failure is the first failing run's, its times those
+// of the first run.
+func (s *suite) deviceResult(d target.Device, get getter, runs int) (reports.DeviceResult, bool) {
 	dr := reports.DeviceResult{
 		ID: d.ID, Maker: d.Info.Maker, Model: d.Info.Model, OS: d.Info.OS, Platform: d.Platform,
 		Source: d.Source, SourceURL: d.SourceURL, MaxTransceive: d.Info.Caps.MaxCommand, Extended: d.Info.Caps.Extended,
 		MaxResponse: d.Info.Caps.MaxResponse, BitRate: d.BitRate,
 	}
 	var ranPIN, ranVisual bool
-	dr.PIN, _, ranPIN = modeVerdict("pin", get)
-	dr.Visual, dr.FacePhoto, ranVisual = modeVerdict("visual", get)
+	dr.PIN, _, ranPIN = modeOverRuns("pin", get, runs)
+	dr.Visual, dr.FacePhoto, ranVisual = modeOverRuns("visual", get, runs)
+	ranEnvelope := false
+	for run := 1; run <= runs && dr.Envelope == nil; run++ {
+		for _, sd := range plan {
+			o, ok := get(run, sd.ID)
+			if ok && sd.Stage == stageEnvelope {
+				ranEnvelope = true
+				if o.Envelope != nil {
+					dr.Envelope = o.Envelope
+					break
+				}
+			}
+		}
+	}
 	if d.Platform == "pcsc" {
 		dr.Reader = d.Info.Name
 		if dr.Reader == "" {
 			dr.Reader = d.Info.Model
 		}
-		for _, sd := range plan {
-			if o, ok := get(sd.ID); ok && len(o.ATR) > 0 {
-				dr.ATR = strings.ToUpper(hex.EncodeToString(o.ATR))
-				break
+	atr:
+		for run := 1; run <= runs; run++ {
+			for _, sd := range plan {
+				if o, ok := get(run, sd.ID); ok && len(o.ATR) > 0 {
+					dr.ATR = strings.ToUpper(hex.EncodeToString(o.ATR))
+					break atr
+				}
 			}
 		}
 		dr.Card = "virtual My Number card (synthetic personas) through vpcd"
@@ -173,12 +218,43 @@ func (s *suite) deviceResult(d target.Device, get func(id string) (outcome, bool
 			dr.Card = "lab test card playing the adult persona"
 		}
 	}
-	return dr, ranPIN || ranVisual
+	return dr, ranPIN || ranVisual || ranEnvelope
+}
+
+// modeOverRuns is one mode's verdict over the runs of a device's path.
+func modeOverRuns(mode string, get getter, runs int) (reports.ModeResult, []byte, bool) {
+	var out reports.ModeResult
+	var photo []byte
+	failed := false
+	for run := 1; run <= runs; run++ {
+		mr, ph, ran := modeVerdict(mode, func(id string) (outcome, bool) { return get(run, id) })
+		if !ran {
+			continue
+		}
+		out.Runs++
+		if out.Runs == 1 {
+			out.TapTime, out.Steps, photo = mr.TapTime, mr.Steps, ph
+		}
+		if mr.Supported {
+			out.PassedRuns++
+		} else if !failed {
+			failed = true
+			out.FailedStep, out.Cause, out.Reason = mr.FailedStep, mr.Cause, mr.Reason
+		}
+	}
+	if out.Runs == 0 {
+		return reports.ModeResult{Cause: reports.CauseNotRun, Reason: "not run"}, nil, false
+	}
+	out.Supported = !failed
+	if failed {
+		out.TapTime, out.Steps, photo = 0, nil, nil
+	}
+	return out, photo, true
 }
 
 // buildRun turns the report into the supported-device list.
 func (s *suite) buildRun(v *verdicts, started time.Time) *reports.Run {
-	run := &reports.Run{Schema: reports.Schema, Target: s.opts.Target, Started: started, Devices: []reports.DeviceResult{}}
+	run := &reports.Run{Schema: reports.Schema, Target: s.opts.Target, Started: started, Repeat: s.opts.Repeat, Devices: []reports.DeviceResult{}}
 	switch {
 	case s.opts.Generate > 0:
 		run.Catalogue = fmt.Sprintf("%d generated synthetic profiles", s.opts.Generate)
@@ -188,8 +264,8 @@ func (s *suite) buildRun(v *verdicts, started time.Time) *reports.Run {
 		run.Catalogue = "built-in (fixtures/devices)"
 	}
 	for _, d := range s.devs {
-		get := func(id string) (outcome, bool) { o, ok := v.found[[2]string{d.ID, id}]; return o, ok }
-		if dr, ok := s.deviceResult(d, get); ok {
+		get := func(run int, id string) (outcome, bool) { o, ok := v.found[specKey{d.ID, id, run}]; return o, ok }
+		if dr, ok := s.deviceResult(d, get, s.opts.Repeat); ok {
 			run.Devices = append(run.Devices, dr)
 		}
 	}
@@ -231,6 +307,9 @@ func (s *suite) finish(rep types.Report) error {
 	}
 	if err := reports.WriteAll(s.staging, run); err != nil {
 		return fmt.Errorf("writing reports: %w", err)
+	}
+	if err := s.certifyAll(v, run, rep.StartTime); err != nil {
+		return err
 	}
 	if err := reporters.GenerateJUnitReport(rep, filepath.Join(s.staging, JUnitFile)); err != nil {
 		return fmt.Errorf("writing %s: %w", JUnitFile, err)

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mynaconform/mynaconform/conformance/target"
 	"github.com/mynaconform/mynaconform/reports"
+	"github.com/mynaconform/mynaconform/reports/certify"
 )
 
 // Result is what a run found.
@@ -50,7 +52,8 @@ type suite struct {
 	where   string // what the devices were selected from, for messages
 	exps    map[string]expectation
 	staging string
-	ahead   bool // devices run on worker goroutines ahead of the Its
+	signer  crypto.Signer // -certify: signs each device's result
+	ahead   bool          // devices run on worker goroutines ahead of the Its
 	workers int
 	worlds  []*world
 	runs    []*deviceRun
@@ -155,7 +158,14 @@ func (s *suite) prepare() error {
 	if err := s.opts.normalize(); err != nil {
 		return err
 	}
-	t, err := target.Open(s.opts.Target, target.Options{DevicesDir: s.opts.DevicesDir, Generate: s.opts.Generate, Reader: s.opts.Reader})
+	if s.opts.Certify != "" {
+		k, err := certify.LoadPrivateKey(s.opts.Certify)
+		if err != nil {
+			return usagef("-certify: %v", err)
+		}
+		s.signer = k
+	}
+	t, err := target.Open(s.opts.Target, target.Options{DevicesDir: s.opts.DevicesDir, Generate: s.opts.Generate, Reader: s.opts.Reader, Slots: s.opts.Slots})
 	if err != nil && s.opts.DevicesDir != "" {
 		return usagef("-devices %s: %s", s.opts.DevicesDir, strings.TrimPrefix(err.Error(), "devices: "))
 	}
@@ -211,7 +221,9 @@ func (s *suite) tree() {
 	})
 	Describe("device", func() {
 		for i, d := range s.devs {
-			s.deviceSpecs(i, d)
+			for run := 1; run <= s.opts.Repeat; run++ {
+				s.deviceSpecs(i, run, d)
+			}
 		}
 	})
 	ReportAfterSuite("supported-device list", func(rep types.Report) {
@@ -226,25 +238,28 @@ func (s *suite) tree() {
 }
 
 // startWorkers runs the devices' specs on s.workers goroutines, each with its own world (its own
-// clock: one device's activation delay must not move another's), in tree order.
+// clock: one device's activation delay must not move another's), in tree order. The runs of one
+// device (-repeat) go to one worker, one after the other, as a lab runs one handset again.
 func (s *suite) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
-	queue := make(chan *deviceRun)
+	queue := make(chan []*deviceRun)
 	var wg sync.WaitGroup
 	for k := range s.workers {
 		wg.Add(1)
 		go func(w *world) {
 			defer wg.Done()
-			for dr := range queue {
-				dr.runAll(ctx, w)
+			for runs := range queue {
+				for _, dr := range runs {
+					dr.runAll(ctx, w)
+				}
 			}
 		}(s.worlds[k])
 	}
 	go func() {
 		defer close(queue)
-		for _, dr := range s.runs {
+		for i := 0; i < len(s.runs); i += s.opts.Repeat {
 			select {
-			case queue <- dr:
+			case queue <- s.runs[i : i+s.opts.Repeat]:
 			case <-ctx.Done():
 				return
 			}

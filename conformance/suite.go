@@ -116,15 +116,16 @@ type step struct {
 // goroutine ahead of the Its, which then only wait for and report what their body found: the
 // same bodies in the same order, so the verdicts cannot depend on the mode.
 type deviceRun struct {
-	idx   int
+	idx   int // the device's index in the tree
+	run   int // which run of the device's path (1..Repeat)
 	dev   target.Device
 	steps []step
 	res   map[string]chan *result // one per spec, filled once
 	ran   map[string]bool         // one device at a time: the bodies that have run
 }
 
-func newDeviceRun(idx int, d target.Device) *deviceRun {
-	return &deviceRun{idx: idx, dev: d, res: map[string]chan *result{}, ran: map[string]bool{}}
+func newDeviceRun(idx, run int, d target.Device) *deviceRun {
+	return &deviceRun{idx: idx, run: run, dev: d, res: map[string]chan *result{}, ran: map[string]bool{}}
 }
 
 // runInline runs spec id's body in the It, first running (unreported) every earlier body it
@@ -136,7 +137,8 @@ func (dr *deviceRun) runInline(ctx context.Context, w *world, id, mode string) *
 		if st.id == id {
 			break
 		}
-		if sd, _ := planByID(st.id); !dr.ran[st.id] && (sd.Mode == "" || sd.Mode == mode) {
+		// The TRN specs share one measurement that any of them makes: no other spec needs them.
+		if sd, _ := planByID(st.id); !dr.ran[st.id] && sd.Stage != stageEnvelope && (sd.Mode == "" || sd.Mode == mode) {
 			dr.ran[st.id] = true
 			safeRun(ctx, w, st.body)
 		}
@@ -185,18 +187,28 @@ const stepTerminalSetUp = "terminal set-up"
 
 var consentItems = api.ConsentItems{Medication: true, Clinical: true, Checkup: true}
 
-// deviceSpecs declares the plan's specs for device d (index i in the tree).
-func (s *suite) deviceSpecs(i int, d target.Device) {
-	dr := newDeviceRun(i, d)
+// deviceSpecs declares the plan's specs for run `run` (1..Repeat) of device d (index i in the
+// tree): each run is the device's whole path afresh, with accounts and an activation of its own.
+func (s *suite) deviceSpecs(i, run int, d target.Device) {
+	dr := newDeviceRun(i, run, d)
 	s.runs = append(s.runs, dr)
+	k := i*s.opts.Repeat + run - 1 // unique per run: the accounts of one world
 	var (
-		userMed  = fmt.Sprintf("m%x", i) // 医療情報閲覧 account, 2-8 alphanumerics
-		userGen  = fmt.Sprintf("g%x", i) // 一般利用者 account
+		userMed  = fmt.Sprintf("m%x", k) // 医療情報閲覧 account, 2-8 alphanumerics
+		userGen  = fmt.Sprintf("g%x", k) // 一般利用者 account
 		code     string
 		a        *app.App
 		consents = map[string]string{} // mode -> consent ID
 	)
 	adult := persona("adult")
+
+	env := &envStage{}
+	for _, sd := range plan {
+		if sd.Stage == stageEnvelope {
+			id := sd.ID
+			dr.add(id, func(ctx context.Context, w *world) *result { return s.envelopeSpec(ctx, d, env, run, id) })
+		}
+	}
 
 	dr.add("ACT-001", func(ctx context.Context, w *world) *result {
 		r := pass()
@@ -249,7 +261,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 	})
 
 	dr.add("PIN-001", func(ctx context.Context, w *world) *result {
-		return s.withCard(ctx, w, d, "PIN-001", "pin", a, adult, func(ss *session.Session, r *result) *result {
+		return s.withCard(ctx, w, d, run, "PIN-001", "pin", a, adult, func(ss *session.Session, r *result) *result {
 			id, err := a.ConsentPIN(ctx, ss, pinOf(adult), consentItems)
 			r.timing(ss)
 			if err != nil {
@@ -268,7 +280,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 		if isLabCard(adult) {
 			return &result{skip: "lab card: a wrong PIN would consume a try of a real card"}
 		}
-		return s.withCard(ctx, w, d, "PIN-003", "pin", a, adult, func(ss *session.Session, r *result) *result {
+		return s.withCard(ctx, w, d, run, "PIN-003", "pin", a, adult, func(ss *session.Session, r *result) *result {
 			wrong := []byte("0000")
 			if adult.AuthPIN == "0000" {
 				wrong = []byte("9999")
@@ -288,7 +300,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 
 	dr.add("PIN-004", func(ctx context.Context, w *world) *result {
 		blocked := persona("blocked")
-		return s.withCard(ctx, w, d, "PIN-004", "pin", a, blocked, func(ss *session.Session, r *result) *result {
+		return s.withCard(ctx, w, d, run, "PIN-004", "pin", a, blocked, func(ss *session.Session, r *result) *result {
 			_, err := a.ConsentPIN(ctx, ss, []byte(blocked.AuthPIN), consentItems)
 			if !errors.Is(err, iso7816.SWBlocked) {
 				return r.fail(app.StepVerifyPIN, fmt.Errorf("want the card to refuse a blocked PIN, got %w", orNone(err)))
@@ -298,7 +310,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 	})
 
 	dr.add("VIS-001", func(ctx context.Context, w *world) *result {
-		return s.withCard(ctx, w, d, "VIS-001", "visual", a, adult, func(ss *session.Session, r *result) *result {
+		return s.withCard(ctx, w, d, run, "VIS-001", "visual", a, adult, func(ss *session.Session, r *result) *result {
 			id, ev, err := a.ConsentVisual(ctx, ss, verificationBOf(adult), photoCheck(adult), consentItems)
 			r.timing(ss)
 			if err != nil {
@@ -316,7 +328,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 
 	dr.add("VIS-003", func(ctx context.Context, w *world) *result {
 		fa := persona("face-auth")
-		return s.withCard(ctx, w, d, "VIS-003", "visual", a, fa, func(ss *session.Session, r *result) *result {
+		return s.withCard(ctx, w, d, run, "VIS-003", "visual", a, fa, func(ss *session.Session, r *result) *result {
 			if _, err := a.ConsentPIN(ctx, ss, []byte("1234"), consentItems); !errors.Is(err, iso7816.SWBlocked) {
 				return r.fail(app.StepVerifyPIN, fmt.Errorf("want the card to refuse PIN mode (no PIN set: 6984), got %w", orNone(err)))
 			}
@@ -344,7 +356,7 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 				return r.fail(app.StepConnect, err)
 			}
 			id, err = a.ConsentPIN(ctx, rs, pinOf(adult), consentItems)
-			if werr := s.writeTranscript(d, "LKP-001", "pin", adult, rs); werr != nil {
+			if werr := s.writeTranscript(d, "LKP-001", "pin", run, adult, rs); werr != nil {
 				r.internal = werr.Error()
 				return r
 			}
@@ -373,10 +385,15 @@ func (s *suite) deviceSpecs(i int, d target.Device) {
 	s.declare(dr)
 }
 
-// declare turns a device's specs into one Ordered container of Its.
+// declare turns a run of a device's specs into one Ordered container of Its. With -repeat the
+// container is named "<device> run K" and its specs carry the label run:K.
 func (s *suite) declare(dr *deviceRun) {
 	d := dr.dev
-	Describe(d.ID, Ordered, ContinueOnFailure, func() {
+	name := d.ID
+	if s.opts.Repeat > 1 {
+		name = fmt.Sprintf("%s run %d", d.ID, dr.run)
+	}
+	Describe(name, Ordered, ContinueOnFailure, func() {
 		for _, st := range dr.steps {
 			sd, ok := planByID(st.id)
 			if !ok {
@@ -385,6 +402,9 @@ func (s *suite) declare(dr *deviceRun) {
 			labels := Label("device:"+d.ID, "stage:"+sd.Stage)
 			if sd.Mode != "" {
 				labels = append(labels, "mode:"+sd.Mode)
+			}
+			if s.opts.Repeat > 1 {
+				labels = append(labels, fmt.Sprintf("run:%d", dr.run))
 			}
 			It(sd.ID+" "+sd.Title, labels, func(ctx SpecContext) {
 				var r *result
@@ -404,7 +424,7 @@ func (s *suite) declare(dr *deviceRun) {
 					Skip(r.skip)
 				}
 				o := r.outcome
-				o.Device, o.Spec, o.Mode = d.ID, sd.ID, sd.Mode
+				o.Device, o.Spec, o.Mode, o.Run = d.ID, sd.ID, sd.Mode, dr.run
 				AddReportEntry(outcomeEntry, o, ReportEntryVisibilityNever)
 				s.record(o)
 				if !o.OK && s.mustPass(d.ID, sd.Mode) {
@@ -412,7 +432,9 @@ func (s *suite) declare(dr *deviceRun) {
 				}
 			})
 		}
-		AfterAll(func() { s.progress(dr) })
+		if dr.run == s.opts.Repeat {
+			AfterAll(func() { s.progress(dr) })
+		}
 	})
 }
 
@@ -451,7 +473,7 @@ func (s *suite) open(ctx context.Context, w *world, d target.Device, p *fixtures
 // withCard presents a fresh card of persona p to device d for an activated app, runs body on a
 // session over it (the preamble of every spec that talks to a card), and writes the session's
 // transcript whatever the body found.
-func (s *suite) withCard(ctx context.Context, w *world, d target.Device, specID, mode string, a *app.App, p *fixtures.Persona, body func(ss *session.Session, r *result) *result) *result {
+func (s *suite) withCard(ctx context.Context, w *world, d target.Device, run int, specID, mode string, a *app.App, p *fixtures.Persona, body func(ss *session.Session, r *result) *result) *result {
 	r := pass()
 	if a == nil {
 		return r.precondition(app.StepLogin, "no activated device (ACT-003 failed)")
@@ -466,7 +488,7 @@ func (s *suite) withCard(ctx context.Context, w *world, d target.Device, specID,
 	defer done()
 	r = body(ss, r)
 	r.ATR = atr
-	if err := s.writeTranscript(d, specID, mode, p, ss); err != nil {
+	if err := s.writeTranscript(d, specID, mode, run, p, ss); err != nil {
 		r.internal = err.Error()
 	}
 	return r
@@ -543,13 +565,32 @@ func lookup(ctx context.Context, a *app.App, consentID, mode string, p *fixtures
 
 // writeTranscript writes the masked exchanges of one spec on one device into the run's
 // staging folder, and refuses to if a secret of the persona would appear in clear.
-func (s *suite) writeTranscript(d target.Device, specID, mode string, p *fixtures.Persona, ss *session.Session) error {
+func (s *suite) writeTranscript(d target.Device, specID, mode string, run int, p *fixtures.Persona, ss *session.Session) error {
+	return s.writeTranscriptExchanges(d, specID, mode, run, p, ss.Exchanges())
+}
+
+// transcriptPath is where spec specID of run `run` of device dev has its transcript, relative to
+// the result set's transcripts folder: <device>/<spec>.cbor, and with -repeat
+// <device>/run-<K>/<spec>.cbor.
+func (s *suite) transcriptPath(dev, specID string, run int) string {
+	if s.opts.Repeat > 1 {
+		return filepath.Join(dev, fmt.Sprintf("run-%d", run), specID+".cbor")
+	}
+	return filepath.Join(dev, specID+".cbor")
+}
+
+func (s *suite) writeTranscriptExchanges(d target.Device, specID, mode string, run int, p *fixtures.Persona, exs []session.Exchange) error {
 	if s.staging == "" {
 		return nil
 	}
 	f := &transcript.File{Version: 1, Target: s.opts.Target, Device: d.ID, Mode: mode, Persona: p.ID,
-		Exchanges: transcript.FromSession(ss.Exchanges())}
+		Exchanges: transcript.FromSession(exs)}
 	var buf bytes.Buffer
+	size := 256
+	for _, e := range exs {
+		size += len(e.Step) + len(e.Command) + len(e.Response) + len(e.Err) + 32
+	}
+	buf.Grow(size) // the envelope's probes are tens of kilobytes: one allocation, not a doubling
 	if err := transcript.Write(&buf, f); err != nil {
 		return err
 	}
@@ -558,9 +599,9 @@ func (s *suite) writeTranscript(d target.Device, specID, mode string, p *fixture
 			return fmt.Errorf("transcript of %s %s holds a secret in clear", d.ID, specID)
 		}
 	}
-	dir := filepath.Join(s.staging, TranscriptsDir, d.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	path := filepath.Join(s.staging, TranscriptsDir, s.transcriptPath(d.ID, specID, run))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, specID+".cbor"), buf.Bytes(), 0o644)
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

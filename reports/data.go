@@ -26,6 +26,7 @@ func WriteJSON(w io.Writer, r *Run) error {
 	if out.Lang != LangJA {
 		out.Lang = LangEN
 	}
+	out.Repeat = r.Runs()
 	out.Devices = sortedDevices(r)
 	if out.Devices == nil {
 		out.Devices = []DeviceResult{}
@@ -82,8 +83,26 @@ func strictUnmarshal(b []byte, v any) error {
 var CSVHeader = []string{
 	"id", "maker", "model", "os", "platform", "source", "source_url",
 	"max_transceive", "extended", "max_response", "bit_rate_kbps", "reader", "atr", "card",
-	"pin_supported", "pin_failed_step", "pin_cause", "pin_reason", "pin_remedy", "pin_tap_time_ms",
-	"visual_supported", "visual_failed_step", "visual_cause", "visual_reason", "visual_remedy", "visual_tap_time_ms",
+	"envelope_longest_command", "envelope_longest_response", "envelope_extended",
+	"envelope_first_failed_command", "envelope_command_failed_by", "envelope_command_cause",
+	"envelope_first_failed_response", "envelope_response_failed_by", "envelope_response_cause", "envelope_unreachable",
+	"pin_supported", "pin_failed_step", "pin_cause", "pin_reason", "pin_remedy", "pin_tap_time_ms", "pin_runs", "pin_passed_runs",
+	"visual_supported", "visual_failed_step", "visual_cause", "visual_reason", "visual_remedy", "visual_tap_time_ms", "visual_runs", "visual_passed_runs",
+}
+
+// envelopeCSV is the envelope's cells: empty when it was not measured, numbers 0 for "none".
+func envelopeCSV(e *Envelope) []string {
+	if e == nil {
+		return make([]string, 10)
+	}
+	if e.Unreachable != "" {
+		return []string{"", "", "", "", "", "", "", "", "", e.Unreachable}
+	}
+	return []string{
+		strconv.Itoa(e.LongestCommand), strconv.Itoa(e.LongestResponse), strconv.FormatBool(e.Extended),
+		strconv.Itoa(e.FirstFailedCommand), e.CommandFailedBy, e.CommandCause,
+		strconv.Itoa(e.FirstFailedResponse), e.ResponseFailedBy, e.ResponseCause, "",
+	}
 }
 
 // WriteCSV writes one row per device (sorted by ID) after the header row (RFC 4180).
@@ -101,12 +120,14 @@ func WriteCSV(w io.Writer, r *Run) error {
 			strconv.Itoa(d.MaxTransceive), strconv.FormatBool(d.Extended),
 			strconv.Itoa(d.MaxResponse), strconv.Itoa(d.BitRate), d.Reader, d.ATR, d.Card,
 		}
+		row = append(row, envelopeCSV(d.Envelope)...)
 		for _, m := range []ModeResult{d.PIN, d.Visual} {
 			tap := ""
 			if m.Supported {
 				tap = Millis(m.TapTime)
 			}
-			row = append(row, strconv.FormatBool(m.Supported), m.FailedStep, m.Cause, oneLine(m.Reason), oneLine(m.Remedy), tap)
+			row = append(row, strconv.FormatBool(m.Supported), m.FailedStep, m.Cause, oneLine(m.Reason), oneLine(m.Remedy), tap,
+				strconv.Itoa(m.Runs), strconv.Itoa(m.PassedRuns))
 		}
 		if err := cw.Write(row); err != nil {
 			return err

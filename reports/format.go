@@ -122,3 +122,80 @@ func count(ds []DeviceResult) counts {
 	}
 	return c
 }
+
+// passRate renders a mode's pass rate over the runs of a -repeat run: "2/3 (67%)"; "–" when the
+// mode never ran.
+func passRate(m ModeResult) string {
+	if m.Runs <= 0 {
+		return "–"
+	}
+	return strconv.Itoa(m.PassedRuns) + "/" + strconv.Itoa(m.Runs) + " (" + strconv.Itoa(int(m.PassRate()*100+0.5)) + "%)"
+}
+
+// envLongest renders a measured length in bytes, "–" without a measurement.
+func envLongest(e *Envelope, n func(*Envelope) int) string {
+	if e == nil || e.Unreachable != "" {
+		return "–"
+	}
+	return strconv.Itoa(n(e))
+}
+
+func envCommand(e *Envelope) string {
+	return envLongest(e, func(e *Envelope) int { return e.LongestCommand })
+}
+func envResponse(e *Envelope) string {
+	return envLongest(e, func(e *Envelope) int { return e.LongestResponse })
+}
+
+func envExtended(lang string, e *Envelope) string {
+	if e == nil || e.Unreachable != "" {
+		return "–"
+	}
+	return yesNo(lang, e.Extended)
+}
+
+// envFailures lists the first command length and the first Le that did not carry, each with the
+// spec that found it and the cause: "command 262 B (TRN-C262, transceive-length)"; "none" when
+// everything carried, "not reached (no-nfc)" when no probe reached the card, "–" when the
+// envelope was not measured.
+func envFailures(lang string, e *Envelope) []string {
+	switch {
+	case e == nil:
+		return []string{"–"}
+	case e.Unreachable != "":
+		return []string{txtNotReached.in(lang) + " (" + e.Unreachable + ")"}
+	}
+	var out []string
+	if e.FirstFailedCommand > 0 {
+		out = append(out, txtEnvCommand.in(lang)+" "+strconv.Itoa(e.FirstFailedCommand)+" B ("+e.CommandFailedBy+", "+e.CommandCause+")")
+	}
+	if e.FirstFailedResponse > 0 {
+		out = append(out, txtEnvResponse.in(lang)+" Le "+strconv.Itoa(e.FirstFailedResponse)+" ("+e.ResponseFailedBy+", "+e.ResponseCause+")")
+	}
+	if out == nil {
+		out = []string{txtNone.in(lang)}
+	}
+	return out
+}
+
+// envShort is the envelope in one terminal cell: "261/5890 short ✗TRN-C262".
+func envShort(lang string, e *Envelope) string {
+	switch {
+	case e == nil:
+		return "–"
+	case e.Unreachable != "":
+		return "– (" + e.Unreachable + ")"
+	}
+	s := strconv.Itoa(e.LongestCommand) + "/" + strconv.Itoa(e.LongestResponse)
+	if e.Extended {
+		s += " " + txtExt.in(lang)
+	} else {
+		s += " " + txtShortOnly.in(lang)
+	}
+	for _, by := range []string{e.CommandFailedBy, e.ResponseFailedBy} {
+		if by != "" {
+			s += " ✗" + by
+		}
+	}
+	return s
+}

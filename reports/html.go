@@ -39,7 +39,10 @@ td.no{background:#fbe0e0;color:#a40e26}
 .reason .why{color:#a40e26}
 .reason .fix{color:#1b1b1b}
 .reason b{font-weight:600}
-td.reasons{width:34%}
+td.reasons{width:30%}
+td.env{font-size:.75rem;white-space:normal}
+td.env div{white-space:nowrap}
+td.mark .rate{font-size:.7rem;font-weight:normal;white-space:nowrap}
 td.photo{text-align:center}
 td.photo img{height:{{.ThumbHeight}}px;max-width:100%;border:1px solid #888;background:#eee;filter:grayscale(1)}
 .muted{color:#888}
@@ -60,11 +63,12 @@ a{color:#0b57a4}
 <li>{{.T.Visual}} ◯: <b>{{.Counts.Visual}}</b></li>
 <li>{{.T.Both}}: <b>{{.Counts.Both}}</b></li>
 <li>{{.T.Neither}}: <b>{{.Counts.None}}</b></li>
+{{if .Runs}}<li>{{.T.Runs}}: <b>{{.Runs}}</b></li>{{end}}
 </ul>
 <p class="legend">{{.T.Legend}}</p>
 <table class="list">
 <thead><tr>
-<th>{{.T.Maker}} / {{.T.Model}}</th><th>{{.T.OS}}</th><th>{{.T.MaxTx}}</th><th>{{.T.Extended}}</th>
+<th>{{.T.Maker}} / {{.T.Model}}</th><th>{{.T.OS}}</th><th>{{.T.MaxTx}}</th><th>{{.T.Extended}}</th><th>{{.T.Envelope}}</th>
 <th>{{.T.PIN}}</th><th>{{.T.Visual}}</th><th>{{.T.TapPIN}}</th><th>{{.T.TapVisual}}</th><th>{{.T.Reason}}</th><th>{{.T.Photo}}</th><th>{{.T.Source}}</th>
 </tr></thead>
 <tbody>
@@ -73,6 +77,7 @@ a{color:#0b57a4}
 <td>{{.OS}}{{if .Platform}}<div class="id">{{.Platform}}{{if .BitRate}} · {{.BitRate}} kbit/s{{end}}</div>{{end}}</td>
 <td class="num">{{.MaxTransceive}}{{if .MaxResponse}}<div class="id">≤ {{.MaxResponse}}</div>{{end}}</td>
 <td>{{.Extended}}</td>
+<td class="env">{{if .Env}}{{range .Env}}<div>{{.}}</div>{{end}}{{else}}<span class="muted">–</span>{{end}}</td>
 {{template "mark" .PIN}}{{template "mark" .Visual}}
 {{template "tap" .PIN}}{{template "tap" .Visual}}
 <td class="reasons">{{range .Reasons}}<div class="reason"><b>{{.Mode}}:</b> <span class="why">{{if .Step}}<b>{{.Step}}</b>{{if .Reason}}: {{end}}{{end}}{{.Reason}}</span>{{if .Remedy}}<div class="fix"><b>{{$.T.Remedy}}:</b> {{.Remedy}}</div>{{end}}</div>{{else}}<span class="muted">–</span>{{end}}</td>
@@ -83,7 +88,7 @@ a{color:#0b57a4}
 </table>
 </body>
 </html>
-{{define "mark"}}{{if .Supported}}<td class="mark yes" title="◯">◯</td>{{else}}<td class="mark no" title="×">×</td>{{end}}{{end}}
+{{define "mark"}}{{if .Supported}}<td class="mark yes" title="◯">◯{{if .Rate}}<div class="rate">{{.Rate}}</div>{{end}}</td>{{else}}<td class="mark no" title="×">×{{if .Rate}}<div class="rate">{{.Rate}}</div>{{end}}</td>{{end}}{{end}}
 {{define "tap"}}<td class="num">{{.Tap}}{{if .Steps}}<details><summary>{{len .Steps}}</summary><table>
 {{range .Steps}}<tr><td>{{.Step}}</td><td class="num">{{.Time}}</td><td class="num">{{.APDUs}}</td><td class="num">{{.Bytes}} B</td></tr>
 {{end}}</table></details>{{end}}</td>{{end}}
@@ -91,8 +96,8 @@ a{color:#0b57a4}
 
 // htmlText is the page's phrases in the run's language.
 type htmlText struct {
-	Title, Catalogue, Started, Devices, PIN, Visual, Both, Neither, Legend              string
-	Maker, Model, OS, MaxTx, Extended, TapPIN, TapVisual, Reason, Photo, Source, Remedy string
+	Title, Catalogue, Started, Devices, PIN, Visual, Both, Neither, Legend, Runs                  string
+	Maker, Model, OS, MaxTx, Extended, Envelope, TapPIN, TapVisual, Reason, Photo, Source, Remedy string
 }
 
 func htmlTextIn(lang string) htmlText {
@@ -101,7 +106,7 @@ func htmlTextIn(lang string) htmlText {
 		Devices: txtDevices.in(lang), PIN: txtPIN.in(lang), Visual: txtVisual.in(lang),
 		Both: txtBoth.in(lang), Neither: txtNeither.in(lang), Legend: txtLegend.in(lang),
 		Maker: txtMaker.in(lang), Model: txtModel.in(lang), OS: txtOS.in(lang), MaxTx: txtMaxTx.in(lang),
-		Extended: txtExtended.in(lang), TapPIN: txtTapPIN.in(lang), TapVisual: txtTapVisual.in(lang),
+		Extended: txtExtended.in(lang), Envelope: txtEnvelope.in(lang), Runs: txtRuns.in(lang), TapPIN: txtTapPIN.in(lang), TapVisual: txtTapVisual.in(lang),
 		Reason: txtReason.in(lang), Photo: txtPhoto.in(lang), Source: txtSource.in(lang), Remedy: txtRemedy.in(lang),
 	}
 }
@@ -112,6 +117,7 @@ type htmlData struct {
 	Target, Catalogue, Started string
 	ThumbHeight                int
 	Counts                     struct{ Total, PIN, Visual, Both, None int }
+	Runs                       int // > 1: runs of each device's path (-repeat)
 	Rows                       []htmlRow
 }
 
@@ -121,6 +127,7 @@ type htmlRow struct {
 	BitRate, MaxResponse                   int
 	MaxTransceive, Extended                string
 	PIN, Visual                            htmlMode
+	Env                                    []string
 	Reasons                                []htmlReason
 	Photo                                  template.URL
 	PhotoError                             string
@@ -128,6 +135,7 @@ type htmlRow struct {
 
 type htmlMode struct {
 	Supported bool
+	Rate      string // pass rate of a -repeat run
 	Tap       string
 	Steps     []htmlStep
 }
@@ -166,6 +174,9 @@ func WriteHTML(w io.Writer, r *Run) error {
 	} else {
 		d.Started = "(time not recorded)"
 	}
+	if r.Runs() > 1 {
+		d.Runs = r.Runs()
+	}
 	d.Counts.Total, d.Counts.PIN, d.Counts.Visual, d.Counts.Both, d.Counts.None = c.total, c.pin, c.visual, c.both, c.none
 	thumbs := thumbCache{}
 	d.Rows = make([]htmlRow, 0, len(ds))
@@ -175,6 +186,12 @@ func WriteHTML(w io.Writer, r *Run) error {
 			Source: dev.Source, SourceURL: sourceURL(dev.SourceURL), BitRate: dev.BitRate,
 			MaxTransceive: maxTransceiveOnly(lang, dev), MaxResponse: dev.MaxResponse, Extended: yesNo(lang, dev.Extended),
 			PIN: htmlModeOf(dev.PIN), Visual: htmlModeOf(dev.Visual),
+		}
+		if dev.Envelope != nil {
+			row.Env = envLines(lang, dev.Envelope)
+		}
+		if d.Runs > 0 {
+			row.PIN.Rate, row.Visual.Rate = passRate(dev.PIN), passRate(dev.Visual)
 		}
 		switch {
 		case dev.Platform == "pcsc":
@@ -230,4 +247,22 @@ func sourceURL(u string) template.URL {
 		return template.URL(u)
 	}
 	return ""
+}
+
+// envLines is the measured envelope as the page shows it, one fact a line.
+func envLines(lang string, e *Envelope) []string {
+	if e.Unreachable != "" {
+		return envFailures(lang, e)
+	}
+	out := []string{
+		txtEnvCommand.in(lang) + " ≤ " + envCommand(e) + " B",
+		txtEnvResponse.in(lang) + " ≤ " + envResponse(e) + " B",
+		txtExtended.in(lang) + ": " + envExtended(lang, e),
+	}
+	if e.FirstFailedCommand > 0 || e.FirstFailedResponse > 0 {
+		for _, f := range envFailures(lang, e) {
+			out = append(out, "✗ "+f)
+		}
+	}
+	return out
 }

@@ -162,8 +162,8 @@ var (
 	txtNeither     = text{"Neither", "どちらも不可"}
 	txtSynthetic   = text{"synthetic (edge case)", "合成（境界条件）"}
 	txtLegend      = text{
-		"◯ supported (every spec of the mode passed) · × not supported, with the failing step, the reason and a remedy · max transceive: the longest command APDU in bytes · extended: extended-length APDUs (Lc/Le of 2-3 bytes) · tap time: the predicted time in milliseconds the card must stay on the handset for the mode's card steps, given for supported modes only.",
-		"◯ 対応（そのモードのテストがすべて合格）・× 非対応（失敗した手順・理由・対処を記載）・最大送受信長：コマンド APDU の最大バイト数・拡張長：Lc/Le が 2〜3 バイトの拡張長 APDU・かざす時間：そのモードのカード操作のあいだカードを端末に当てておく必要がある予測時間（ミリ秒、対応モードのみ）。",
+		"◯ supported (every spec of the mode passed) · × not supported, with the failing step, the reason and a remedy · max transceive: the longest command APDU in bytes the device states · extended: extended-length APDUs (Lc/Le of 2-3 bytes) · measured: the envelope the TRN specs measured with the card — the longest command and response (status word included) that went through, whether a 262-byte command and an Le of 257 did, and the first length that did not, with the spec that found it and the cause · pass rate: of the runs of a -repeat run, those in which the mode passed · tap time: the predicted time in milliseconds the card must stay on the handset for the mode's card steps, given for supported modes only.",
+		"◯ 対応（そのモードのテストがすべて合格）・× 非対応（失敗した手順・理由・対処を記載）・最大送受信長：端末が示すコマンド APDU の最大バイト数・拡張長：Lc/Le が 2〜3 バイトの拡張長 APDU・実測：TRN テストがカードで測定した送受信範囲（通った最長のコマンドと応答（ステータスワードを含む）、262 バイトのコマンドと Le 257 が通ったか、最初に通らなかった長さとそれを見つけたテスト・原因）・合格率：-repeat で繰り返した実行のうち、そのモードが合格した回数・かざす時間：そのモードのカード操作のあいだカードを端末に当てておく必要がある予測時間（ミリ秒、対応モードのみ）。",
 	}
 	txtEmulatorBanner = text{
 		"These verdicts are predictions, not measurements: each row runs the suite on a virtual handset with the capabilities its profile states (max transceive, extended APDUs, response cap, timeout, link speed) and a virtual My Number card. A real handset conforms as predicted only if it has those capabilities; the source of each profile is linked.",
@@ -177,6 +177,22 @@ var (
 	txtSummary     = text{"Summary", "集計"}
 	txtReaderLabel = text{"reader", "リーダー"}
 	txtCardLabel   = text{"card", "カード"}
+
+	txtEnvCommandCol  = text{"Longest command, measured (bytes)", "実測 最長コマンド（バイト）"}
+	txtEnvResponseCol = text{"Longest response, measured (bytes)", "実測 最長応答（バイト）"}
+	txtEnvExtendedCol = text{"Extended, measured", "実測 拡張長"}
+	txtEnvFailureCol  = text{"First length that failed (spec, cause)", "最初に失敗した長さ（仕様、原因）"}
+	txtEnvelope       = text{"Envelope, measured", "実測の送受信範囲"}
+	txtEnvShortCol    = text{"Envelope cmd/resp (bytes)", "実測 コマンド/応答（バイト）"}
+	txtEnvCommand     = text{"command", "コマンド"}
+	txtEnvResponse    = text{"response", "応答"}
+	txtNotReached     = text{"card not reached", "カードに届かず"}
+	txtNone           = text{"none", "なし"}
+	txtExt            = text{"ext", "拡張長"}
+	txtShortOnly      = text{"short", "短長のみ"}
+	txtRuns           = text{"Runs of each device's path (-repeat)", "端末ごとの実行回数（-repeat）"}
+	txtPassRatePIN    = text{"Pass rate PIN", "合格率 暗証番号"}
+	txtPassRateVisual = text{"Pass rate 目視確認", "合格率 目視確認"}
 )
 
 // stepsJA names the app's steps in Japanese (conformance checks that every step has one).

@@ -33,22 +33,37 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	}
 	p("%s\n\n", txtLegend.in(lang))
 
-	p("| ID | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-		txtMaker.in(lang), txtModel.in(lang), txtOS.in(lang), txtMaxTx.in(lang), txtExtended.in(lang),
-		txtPIN.in(lang), txtVisual.in(lang), txtTapPIN.in(lang), txtTapVisual.in(lang), txtReason.in(lang), txtSource.in(lang))
-	p("|---|---|---|---|--:|:-:|:-:|:-:|--:|--:|---|---|\n")
+	repeat := r.Runs() > 1
+	head := []string{"ID", txtMaker.in(lang), txtModel.in(lang), txtOS.in(lang), txtMaxTx.in(lang), txtExtended.in(lang),
+		txtEnvCommandCol.in(lang), txtEnvResponseCol.in(lang), txtEnvExtendedCol.in(lang), txtEnvFailureCol.in(lang),
+		txtPIN.in(lang), txtVisual.in(lang)}
+	align := []string{"---", "---", "---", "---", "--:", ":-:", "--:", "--:", ":-:", "---", ":-:", ":-:"}
+	if repeat {
+		head = append(head, txtPassRatePIN.in(lang), txtPassRateVisual.in(lang))
+		align = append(align, "--:", "--:")
+	}
+	head = append(head, txtTapPIN.in(lang), txtTapVisual.in(lang), txtReason.in(lang), txtSource.in(lang))
+	align = append(align, "--:", "--:", "---", "---")
+	p("| %s |\n", strings.Join(head, " | "))
+	p("|%s|\n", strings.Join(align, "|"))
 	for _, d := range ds {
-		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			cell(d.ID), cell(d.Maker), cell(d.Model), cell(d.OS),
+		row := []string{cell(d.ID), cell(d.Maker), cell(d.Model), cell(d.OS),
 			cell(maxTransceive(lang, d)), yesNo(lang, d.Extended),
-			mark(d.PIN), mark(d.Visual),
-			tapTime(d.PIN), tapTime(d.Visual),
-			cellJoin(reasons(lang, d)), mdSource(lang, d))
+			envCommand(d.Envelope), envResponse(d.Envelope), envExtended(lang, d.Envelope), cellJoin(envFailures(lang, d.Envelope)),
+			mark(d.PIN), mark(d.Visual)}
+		if repeat {
+			row = append(row, passRate(d.PIN), passRate(d.Visual))
+		}
+		row = append(row, tapTime(d.PIN), tapTime(d.Visual), cellJoin(reasons(lang, d)), mdSource(lang, d))
+		p("| %s |\n", strings.Join(row, " | "))
 	}
 
 	c := count(ds)
 	p("\n## %s\n\n", txtSummary.in(lang))
 	p("- %s: %d\n", txtDevices.in(lang), c.total)
+	if repeat {
+		p("- %s: %d\n", txtRuns.in(lang), r.Runs())
+	}
 	p("- %s %s: %d / %d\n", txtPIN.in(lang), markYes, c.pin, c.total)
 	p("- %s %s: %d / %d\n", txtVisual.in(lang), markYes, c.visual, c.total)
 	p("- %s %s: %d; %s: %d\n", txtBoth.in(lang), markYes, c.both, txtNeither.in(lang), c.none)

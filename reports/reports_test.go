@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,8 +72,12 @@ func TestMarkdownContent(t *testing.T) {
 	for _, want := range []string{
 		"# Supported devices (emulator)",
 		"These verdicts are predictions, not measurements",
-		"| samsung-galaxy-s3-stock | Samsung | Galaxy S3 | Android 4.4 | 261 | no | ◯ | × | 420.0 | – | 目視確認: VIS-002 terminal certificate (80 A2): transceive length exceeds supported maximum (612 > 261) — Remedy: The handset carries at most 261 bytes per command",
-		"| 65279 (responses ≤ 1693) | yes | ◯ | ◯ | 380.0 | 1234.0 |",
+		"| samsung-galaxy-s3-stock | Samsung | Galaxy S3 | Android 4.4 | 261 | no | 261 | 5890 | no | command 262 B (TRN-C262, transceive-length) | ◯ | × | 3/3 (100%) | 0/3 (0%) | 420.0 | – | 目視確認: VIS-002 terminal certificate (80 A2): transceive length exceeds supported maximum (612 > 261) — Remedy: The handset carries at most 261 bytes per command",
+		"| 65279 (responses ≤ 1693) | yes | 52148 | 1693 | yes | command 52149 B (TRN-C65535, timeout); response Le 1692 (TRN-R1693, response-cap) | ◯ | ◯ | 3/3 (100%) | 3/3 (100%) | 380.0 | 1234.0 |",
+		"| Reader X | pcsc-lite 2.0 | unknown | no | – | – | – | card not reached (card-removed) | × | × | 1/3 (33%) | – |",
+		"| Android 14 | 65279 | yes | – | – | – | – | ◯ | ◯ |",
+		"Longest command, measured (bytes) | Longest response, measured (bytes) | Extended, measured | First length that failed (spec, cause) |",
+		"- Runs of each device's path (-repeat): 3",
 		"[Apple Developer Forums thread 120496](https://developer.apple.com/forums/thread/120496)",
 		"PIN: PIN-002 VERIFY 0018: card removed during VERIFY — Remedy: The card left the handset",
 		"目視確認: failed (no reason recorded)",
@@ -164,6 +170,12 @@ func TestHTML(t *testing.T) {
 		`<a href="https://developer.apple.com/forums/thread/120496">Apple Developer Forums thread 120496</a>`,
 		"420.0", "1234.0", "Remedy:",
 		"PIN-001 read auth certificate",
+		"<th>Envelope, measured</th>",
+		"<div>command ≤ 261 B</div><div>response ≤ 5890 B</div><div>Extended APDU: no</div><div>✗ command 262 B (TRN-C262, transceive-length)</div>",
+		"<div>✗ response Le 1692 (TRN-R1693, response-cap)</div>",
+		"<div>card not reached (card-removed)</div>",
+		`×<div class="rate">1/3 (33%)</div>`, `◯<div class="rate">3/3 (100%)</div>`,
+		"Runs of each device&#39;s path (-repeat): <b>3</b>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -196,6 +208,9 @@ func TestHTMLJapanese(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("Japanese page lacks %q", want)
 		}
+	}
+	if !strings.Contains(page, "実測の送受信範囲") || !strings.Contains(page, "カードに届かず") {
+		t.Error("the Japanese page does not name the measured envelope in Japanese")
 	}
 	if strings.Contains(page, "Tap time") || strings.Contains(page, "Remedy") {
 		t.Error("English headings on the Japanese page")
@@ -288,12 +303,31 @@ func TestCSVRoundTrip(t *testing.T) {
 			t.Errorf("rows not sorted by ID: %q after %q", row[0], prev)
 		}
 		prev = row[0]
+		c := func(name string) string {
+			i := slices.Index(CSVHeader, name)
+			if i < 0 {
+				t.Fatalf("no CSV column %s", name)
+			}
+			return row[i]
+		}
+		mode := func(p string) ModeResult {
+			return ModeResult{Supported: c(p+"_supported") == "true", FailedStep: c(p + "_failed_step"), Cause: c(p + "_cause"), Reason: c(p + "_reason"),
+				Remedy: c(p + "_remedy"), TapTime: millis(c(p + "_tap_time_ms")), Runs: atoi(c(p + "_runs")), PassedRuns: atoi(c(p + "_passed_runs"))}
+		}
 		got := DeviceResult{
-			ID: row[0], Maker: row[1], Model: row[2], OS: row[3], Platform: row[4], Source: row[5], SourceURL: row[6],
-			MaxTransceive: atoi(row[7]), Extended: row[8] == "true", MaxResponse: atoi(row[9]), BitRate: atoi(row[10]),
-			Reader: row[11], ATR: row[12], Card: row[13],
-			PIN:    ModeResult{Supported: row[14] == "true", FailedStep: row[15], Cause: row[16], Reason: row[17], Remedy: row[18], TapTime: millis(row[19])},
-			Visual: ModeResult{Supported: row[20] == "true", FailedStep: row[21], Cause: row[22], Reason: row[23], Remedy: row[24], TapTime: millis(row[25])},
+			ID: c("id"), Maker: c("maker"), Model: c("model"), OS: c("os"), Platform: c("platform"), Source: c("source"), SourceURL: c("source_url"),
+			MaxTransceive: atoi(c("max_transceive")), Extended: c("extended") == "true", MaxResponse: atoi(c("max_response")), BitRate: atoi(c("bit_rate_kbps")),
+			Reader: c("reader"), ATR: c("atr"), Card: c("card"), PIN: mode("pin"), Visual: mode("visual"),
+		}
+		switch {
+		case c("envelope_unreachable") != "":
+			got.Envelope = &Envelope{Unreachable: c("envelope_unreachable")}
+		case c("envelope_longest_command") != "":
+			got.Envelope = &Envelope{LongestCommand: atoi(c("envelope_longest_command")), LongestResponse: atoi(c("envelope_longest_response")),
+				Extended: c("envelope_extended") == "true", FirstFailedCommand: atoi(c("envelope_first_failed_command")),
+				CommandFailedBy: c("envelope_command_failed_by"), CommandCause: c("envelope_command_cause"),
+				FirstFailedResponse: atoi(c("envelope_first_failed_response")), ResponseFailedBy: c("envelope_response_failed_by"),
+				ResponseCause: c("envelope_response_cause")}
 		}
 		w := want[got.ID]
 		w.PIN, w.Visual = shown(w.PIN), shown(w.Visual)
@@ -342,7 +376,7 @@ func TestJSONRoundTripAndStrict(t *testing.T) {
 	if !reflect.DeepEqual(got, &want) {
 		t.Fatalf("JSON round trip differs:\n got %+v\nwant %+v", got, &want)
 	}
-	for _, key := range []string{`"schema": "` + Schema + `"`, `"max_transceive"`, `"failed_step"`, `"tap_time_ms": 1234`, `"tap_time_ms": null`, `"time_ms": 180`, `"cause": "transceive-length"`, `"face_photo"`, `"bit_rate"`, `"lang": "en"`} {
+	for _, key := range []string{`"schema": "` + Schema + `"`, `"repeat": 3`, `"envelope": null`, `"first_failed_response": 1692`, `"unreachable": "card-removed"`, `"passed_runs": 1`, `"max_transceive"`, `"failed_step"`, `"tap_time_ms": 1234`, `"tap_time_ms": null`, `"time_ms": 180`, `"cause": "transceive-length"`, `"face_photo"`, `"bit_rate"`, `"lang": "en"`} {
 		if !strings.Contains(js, key) {
 			t.Errorf("JSON lacks %s", key)
 		}
@@ -418,12 +452,29 @@ func TestSummary(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"Supported devices (emulator): Devices 4; PIN ◯ 3, 目視確認 ◯ 2, Both 2, Neither 1",
+		"Supported devices (emulator): Devices 4; PIN ◯ 3, 目視確認 ◯ 2, Both 2, Neither 1; Runs of each device's path (-repeat) 3",
 		"- [transceive-length] The handset carries at most 261 bytes",
 		"- [card-removed] The card left",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	// The envelope and the pass rates, in columns separated by two or more spaces.
+	gap := regexp.MustCompile(`\s{2,}`)
+	cells := map[string]string{}
+	for _, l := range lines[1:5] {
+		f := gap.Split(l, -1)
+		cells[f[0]] = strings.Join(f[4:9], " | ")
+	}
+	for id, want := range map[string]string{
+		"samsung-galaxy-s3-stock": "261/5890 short ✗TRN-C262 | ◯ | × | 3/3 (100%) | 0/3 (0%)",
+		"apple-iphone-ios13":      "52148/1693 ext ✗TRN-C65535 ✗TRN-R1693 | ◯ | ◯ | 3/3 (100%) | 3/3 (100%)",
+		"acme-reader-x|1":         "– (card-removed) | × | × | 1/3 (33%) | –",
+		"google-pixel-8":          "– | ◯ | ◯ | 3/3 (100%) | 3/3 (100%)",
+	} {
+		if cells[id] != want {
+			t.Errorf("summary of %s: %q, want %q", id, cells[id], want)
 		}
 	}
 	if strings.Contains(s, "\x1b[") {
@@ -536,5 +587,33 @@ func TestProgressLine(t *testing.T) {
 		if got := ProgressLine(tc.lang, tc.color, tc.done, tc.total, d, tc.left); got != tc.want {
 			t.Errorf("got  %q\nwant %q", got, tc.want)
 		}
+	}
+}
+
+// TestPassRateOnlyWithRepeat: a run of one pass per device shows no pass-rate column in the
+// Markdown, the page or the terminal (the JSON and the CSV keep runs and passed_runs, so that
+// their layout does not depend on the flag).
+func TestPassRateOnlyWithRepeat(t *testing.T) {
+	r := sampleRun(t)
+	r.Repeat = 1
+	for i := range r.Devices {
+		for _, m := range []*ModeResult{&r.Devices[i].PIN, &r.Devices[i].Visual} {
+			if m.Runs > 0 {
+				m.Runs = 1
+				m.PassedRuns = min(m.PassedRuns, 1)
+			}
+		}
+	}
+	summary := func(w io.Writer, r *Run) error { return Summary(w, r, false) }
+	for name, out := range map[string]string{"Markdown": render(t, WriteMarkdown, r), "HTML": render(t, WriteHTML, r), "terminal": render(t, summary, r)} {
+		if strings.Contains(out, "Pass rate") || strings.Contains(out, "(-repeat)") {
+			t.Errorf("%s shows a pass rate for a run without -repeat", name)
+		}
+	}
+	if csv := render(t, WriteCSV, r); !strings.Contains(csv, "pin_runs,pin_passed_runs") {
+		t.Error("the CSV lost its runs columns")
+	}
+	if js := render(t, WriteJSON, r); !strings.Contains(js, `"repeat": 1`) || !strings.Contains(js, `"passed_runs": 1`) {
+		t.Error("the JSON lost repeat or passed_runs")
 	}
 }

@@ -39,7 +39,9 @@ func testPhoto(t testing.TB) []byte {
 
 // sampleRun is a small hand-built run: an extended-capable Android phone passing both modes,
 // a 261-byte phone failing 目視 at the terminal certificate, an iPhone with the 1693-byte
-// response cap, and a PC/SC reader failing both. Devices are deliberately out of order.
+// response cap, and a PC/SC reader failing both, each path run three times (-repeat 3), with the
+// envelopes the TRN specs would measure (none for the Pixel: its TRN specs did not run). Devices
+// are deliberately out of order.
 func sampleRun(t testing.TB) *Run {
 	photo := testPhoto(t)
 	return Localize(&Run{
@@ -47,12 +49,14 @@ func sampleRun(t testing.TB) *Run {
 		Target:    "emulator",
 		Catalogue: "fixtures/devices",
 		Started:   time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
+		Repeat:    3,
 		Devices: []DeviceResult{
 			{
 				ID: "samsung-galaxy-s3-stock", Maker: "Samsung", Model: "Galaxy S3", OS: "Android 4.4",
 				Platform: "android", Source: "StackOverflow question 25913480",
 				MaxTransceive: 261, BitRate: 424,
-				PIN: ModeResult{Supported: true, TapTime: 420 * time.Millisecond, Steps: []StepTime{
+				Envelope: &Envelope{LongestCommand: 261, LongestResponse: 5890, FirstFailedCommand: 262, CommandFailedBy: "TRN-C262", CommandCause: CauseTransceiveLength},
+				PIN: ModeResult{Supported: true, Runs: 3, PassedRuns: 3, TapTime: 420 * time.Millisecond, Steps: []StepTime{
 					{Step: "PIN-001 read auth certificate", Time: 180 * time.Millisecond, APDUs: 8, Bytes: 1320},
 					{Step: "PIN-002 VERIFY 0018", Time: 40 * time.Millisecond, APDUs: 1, Bytes: 11},
 					{Step: "PIN-003 sign challenge", Time: 200 * time.Millisecond, APDUs: 2, Bytes: 320},
@@ -62,28 +66,33 @@ func sampleRun(t testing.TB) *Run {
 					Cause:      CauseTransceiveLength,
 					Reason:     "transceive length exceeds supported maximum (612 > 261)",
 					TapTime:    180 * time.Millisecond,
+					Runs:       3,
 				},
 			},
 			{
 				ID: "apple-iphone-ios13", Maker: "Apple", Model: "iPhone 11", OS: "iOS 13",
 				Platform: "ios", Source: "Apple Developer Forums thread 120496", SourceURL: "https://developer.apple.com/forums/thread/120496",
 				MaxTransceive: 65279, Extended: true, MaxResponse: 1693, BitRate: 424,
-				PIN:       ModeResult{Supported: true, TapTime: 380 * time.Millisecond},
-				Visual:    ModeResult{Supported: true, TapTime: 1234 * time.Millisecond},
+				Envelope: &Envelope{LongestCommand: 52148, LongestResponse: 1693, Extended: true,
+					FirstFailedCommand: 52149, CommandFailedBy: "TRN-C65535", CommandCause: CauseTimeout,
+					FirstFailedResponse: 1692, ResponseFailedBy: "TRN-R1693", ResponseCause: CauseResponseCap},
+				PIN:       ModeResult{Supported: true, Runs: 3, PassedRuns: 3, TapTime: 380 * time.Millisecond},
+				Visual:    ModeResult{Supported: true, Runs: 3, PassedRuns: 3, TapTime: 1234 * time.Millisecond},
 				FacePhoto: photo,
 			},
 			{
 				ID: "acme-reader-x|1", Maker: "ACME <Labs>", Model: "Reader X", OS: "pcsc-lite 2.0",
 				Platform: "pcsc", Source: "synthetic",
-				PIN:    ModeResult{FailedStep: "PIN-002 VERIFY 0018", Cause: CauseCardRemoved, Reason: "card removed\nduring VERIFY"},
-				Visual: ModeResult{},
+				Envelope: &Envelope{Unreachable: CauseCardRemoved},
+				PIN:      ModeResult{FailedStep: "PIN-002 VERIFY 0018", Cause: CauseCardRemoved, Reason: "card removed\nduring VERIFY", Runs: 3, PassedRuns: 1},
+				Visual:   ModeResult{},
 			},
 			{
 				ID: "google-pixel-8", Maker: "Google", Model: "Pixel 8", OS: "Android 14",
 				Platform: "android", Source: "synthetic",
 				MaxTransceive: 65279, Extended: true, BitRate: 848,
-				PIN:       ModeResult{Supported: true, TapTime: 300 * time.Millisecond},
-				Visual:    ModeResult{Supported: true, TapTime: 900 * time.Millisecond},
+				PIN:       ModeResult{Supported: true, Runs: 3, PassedRuns: 3, TapTime: 300 * time.Millisecond},
+				Visual:    ModeResult{Supported: true, Runs: 3, PassedRuns: 3, TapTime: 900 * time.Millisecond},
 				FacePhoto: photo,
 			},
 		},

@@ -30,7 +30,13 @@ func Summary(w io.Writer, r *Run, color bool) error {
 	}
 	lang := r.Lang
 	ds := sortedDevices(r)
-	rows := [][]string{{"ID", txtMaker.in(lang), txtModel.in(lang), txtMaxTx.in(lang), txtPINShort.in(lang), txtVisualShort.in(lang), txtTapPIN.in(lang), txtTapVisual.in(lang), txtReason.in(lang)}}
+	repeat := r.Runs() > 1
+	head := []string{"ID", txtMaker.in(lang), txtModel.in(lang), txtMaxTx.in(lang), txtEnvShortCol.in(lang), txtPINShort.in(lang), txtVisualShort.in(lang)}
+	if repeat {
+		head = append(head, txtPassRatePIN.in(lang), txtPassRateVisual.in(lang))
+	}
+	head = append(head, txtTapPIN.in(lang), txtTapVisual.in(lang), txtReason.in(lang))
+	rows := [][]string{head}
 	type fix struct{ cause, text string }
 	var fixes []fix
 	seen := map[fix]bool{}
@@ -49,10 +55,11 @@ func Summary(w io.Writer, r *Run, color bool) error {
 				fixes = append(fixes, f)
 			}
 		}
-		rows = append(rows, []string{
-			oneLine(d.ID), oneLine(d.Maker), oneLine(d.Model), maxTransceive(lang, d),
-			mark(d.PIN), mark(d.Visual), tapTime(d.PIN), tapTime(d.Visual), strings.Join(why, "; "),
-		})
+		row := []string{oneLine(d.ID), oneLine(d.Maker), oneLine(d.Model), maxTransceive(lang, d), envShort(lang, d.Envelope), mark(d.PIN), mark(d.Visual)}
+		if repeat {
+			row = append(row, passRate(d.PIN), passRate(d.Visual))
+		}
+		rows = append(rows, append(row, tapTime(d.PIN), tapTime(d.Visual), strings.Join(why, "; ")))
 	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
@@ -80,9 +87,13 @@ func Summary(w io.Writer, r *Run, color bool) error {
 		fmt.Fprintln(bw, strings.TrimRight(b.String(), " "))
 	}
 	c := count(ds)
-	fmt.Fprintf(bw, "\n%s (%s): %s %d; %s ◯ %d, %s ◯ %d, %s %d, %s %d\n",
+	fmt.Fprintf(bw, "\n%s (%s): %s %d; %s ◯ %d, %s ◯ %d, %s %d, %s %d",
 		txtTitle.in(lang), orUnknown(r.Target), txtDevices.in(lang), c.total, txtPINShort.in(lang), c.pin,
 		txtVisualShort.in(lang), c.visual, txtBoth.in(lang), c.both, txtNeither.in(lang), c.none)
+	if repeat {
+		fmt.Fprintf(bw, "; %s %d", txtRuns.in(lang), r.Runs())
+	}
+	fmt.Fprintln(bw)
 	if len(fixes) > 0 {
 		fmt.Fprintf(bw, "\n%s (×):\n", txtRemedy.in(lang))
 		for _, f := range fixes {

@@ -34,6 +34,9 @@ func runSuite(ctx context.Context, args []string) int {
 	verdicts := fs.String("verdicts", "expect", "expect: verdicts must match what each catalogue profile's source implies; strict: any × fails; record: only write the list")
 	lang := fs.String("lang", "", "ja or en for the list and this output (default: from LC_ALL, LC_MESSAGES or LANG)")
 	parallel := fs.Int("p", 0, fmt.Sprintf("devices run at once, 1..%d (default: the target's figure: the emulator one per CPU, PC/SC one per vpcd slot, a named reader one)", conformance.MaxConcurrency))
+	repeat := fs.Int("repeat", 1, fmt.Sprintf("run each device's path `N` times, 1..%d: the list gives each mode's pass rate, and a mode is ◯ only when it passed every time", conformance.MaxRepeat))
+	certifyKey := fs.String("certify", "", "sign each device's result with this PEM private `key` (mynaconform keygen) into certificates/<device>.cose of the result set; 'mynaconform verify' checks one")
+	slots := fs.Int("slots", 0, fmt.Sprintf("pcsc: vpcd slots to drive, one device each, 1..%d (default 2, the two of Debian's vpcd configuration)", conformance.MaxSlots))
 	verbose := fs.Bool("v", false, "also print Ginkgo's report of every spec")
 	timeout := fs.Duration("timeout", 24*time.Hour, "give up after this long")
 	usage := func() {
@@ -58,6 +61,15 @@ func runSuite(ctx context.Context, args []string) int {
 	if set["p"] && *parallel == 0 {
 		return fail(fmt.Sprintf("-p: 0 is outside 1..%d", conformance.MaxConcurrency))
 	}
+	if set["repeat"] && *repeat == 0 {
+		return fail(fmt.Sprintf("-repeat: 0 is outside 1..%d", conformance.MaxRepeat))
+	}
+	if set["slots"] && *slots == 0 {
+		return fail(fmt.Sprintf("-slots: 0 is outside 1..%d", conformance.MaxSlots))
+	}
+	if set["certify"] && *certifyKey == "" {
+		return fail("-certify: give the private key file (PEM), e.g. -certify key.pem ('mynaconform keygen' makes one)")
+	}
 	if set["generate"] && *generate == 0 {
 		return fail(fmt.Sprintf("-generate: 0 is outside 1..%d", conformance.MaxGenerate))
 	}
@@ -71,7 +83,7 @@ func runSuite(ctx context.Context, args []string) int {
 	color := isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
 	opts := conformance.Options{
 		Target: *tgt, DevicesDir: *devices, Only: ids, Generate: *generate, Reader: *reader, Lab: *lab,
-		Out: *out, Verdicts: *verdicts, Lang: *lang, Concurrency: *parallel,
+		Out: *out, Verdicts: *verdicts, Lang: *lang, Concurrency: *parallel, Repeat: *repeat, Certify: *certifyKey, Slots: *slots,
 		Progress: os.Stdout, Color: color, GinkgoOutput: io.Discard, Verbose: *verbose, Timeout: *timeout,
 	}
 	if *verbose {
@@ -99,8 +111,11 @@ func runSuite(ctx context.Context, args []string) int {
 		}
 	}
 	if res.Out != "" {
-		fmt.Printf("\n%s %s (%s)\n", pick(l, "result set:", "結果:"), res.Out,
-			strings.Join([]string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, conformance.JUnitFile, conformance.GinkgoFile, conformance.TranscriptsDir + "/"}, ", "))
+		parts := []string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, conformance.JUnitFile, conformance.GinkgoFile, conformance.TranscriptsDir + "/"}
+		if *certifyKey != "" {
+			parts = append(parts, conformance.CertificatesDir+"/")
+		}
+		fmt.Printf("\n%s %s (%s)\n", pick(l, "result set:", "結果:"), res.Out, strings.Join(parts, ", "))
 	}
 	for _, s := range res.Internal {
 		fmt.Fprintln(os.Stderr, "mynaconform run: internal error:", s)

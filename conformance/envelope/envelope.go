@@ -103,6 +103,10 @@ type Outcome struct {
 	Err         string // the transport failure
 	Cause       Cause  // its class
 	Refused     bool   // the reader refused the command before it reached the card
+	// Before is set when the failure came before the probe was sent (selecting the application
+	// it needs, e.g. after the card was lost and could not be brought back): the probe says
+	// nothing about its length, and is not counted as a failure of it.
+	Before bool
 }
 
 // Cause is the class of a transport failure.
@@ -213,7 +217,7 @@ func (env *Envelope) summarize() {
 		case o.ID == "TRN-R257":
 			r257 = o.Carried
 		}
-		if o.Carried {
+		if o.Carried || o.Before {
 			continue
 		}
 		switch o.Kind {
@@ -323,7 +327,7 @@ func (m *meter) probe(ctx context.Context, c Case) (Outcome, error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return o, err
 		}
-		o.Err, o.Cause = "before the probe: "+err.Error(), classify(err)
+		o.Err, o.Cause, o.Before = "before the probe: "+err.Error(), classify(err), true
 		m.recover(ctx)
 		return o, nil
 	}
@@ -359,13 +363,13 @@ func (m *meter) narrow(ctx context.Context, env *Envelope) error {
 			}
 		}
 		if lo > 0 {
-			n, size, cause, err := m.bisect(ctx, env, lo, env.FirstFailedCommand, func(n int) (Outcome, error) {
+			hi, size, cause, err := m.bisect(ctx, env, lo, env.FirstFailedCommand, func(n int) (Outcome, error) {
 				return m.probe(ctx, Case{ID: fmt.Sprintf("TRN-C%d", n), Kind: KindCommand, Length: n, Title: "bisection"})
 			})
 			if err != nil {
 				return err
 			}
-			env.LongestCommand, env.FirstFailedCommand = max(env.LongestCommand, size), n+1
+			env.LongestCommand, env.FirstFailedCommand = max(env.LongestCommand, size), hi
 			if cause != "" {
 				env.CommandCause = cause
 			}
@@ -381,13 +385,13 @@ func (m *meter) narrow(ctx context.Context, env *Envelope) error {
 		// Bisect only where the file held what was asked (the limit lies above) and the probes
 		// above the certificate's size can be sent.
 		if lo > 0 && loResp >= lo && (len(m.opt.VerificationB) > 0 || env.FirstFailedResponse <= iso7816.MaxShortNe+1) {
-			n, size, cause, err := m.bisect(ctx, env, lo, env.FirstFailedResponse, func(n int) (Outcome, error) {
+			hi, size, cause, err := m.bisect(ctx, env, lo, env.FirstFailedResponse, func(n int) (Outcome, error) {
 				return m.probe(ctx, Case{ID: fmt.Sprintf("TRN-R%d", n), Kind: KindResponse, Length: n, Title: "bisection"})
 			})
 			if err != nil {
 				return err
 			}
-			env.LongestResponse, env.FirstFailedResponse = max(env.LongestResponse, size), n+1
+			env.LongestResponse, env.FirstFailedResponse = max(env.LongestResponse, size), hi
 			if cause != "" {
 				env.ResponseCause = cause
 			}
@@ -396,9 +400,10 @@ func (m *meter) narrow(ctx context.Context, env *Envelope) error {
 	return nil
 }
 
-// bisect finds the largest n in [lo, hi) that carries (lo is known to, hi not) and returns it,
-// the size measured there (command or response bytes) and the cause of the failure just above.
-// Every probe is kept in env.Bisection.
+// bisect narrows [lo, hi) (lo is known to carry, hi not) to the smallest length that fails and
+// returns it, the size measured at the largest that carried (command or response bytes) and the
+// cause of the failure. A probe that could not be sent (Outcome.Before: the card was lost and
+// not brought back) ends the bisection where it stands. Every probe is kept in env.Bisection.
 func (m *meter) bisect(ctx context.Context, env *Envelope, lo, hi int, try func(n int) (Outcome, error)) (int, int, Cause, error) {
 	size := func(o Outcome) int {
 		if o.Kind == KindCommand {
@@ -414,9 +419,12 @@ func (m *meter) bisect(ctx context.Context, env *Envelope, lo, hi int, try func(
 			return 0, 0, "", err
 		}
 		env.Bisection = append(env.Bisection, o)
-		if o.Carried {
+		switch {
+		case o.Carried:
 			lo, best = mid, size(o)
-		} else {
+		case o.Before: // the probe was not sent: the limit stays where it was measured
+			return hi, best, cause, nil
+		default:
 			hi, cause = mid, o.Cause
 		}
 	}
@@ -428,7 +436,7 @@ func (m *meter) bisect(ctx context.Context, env *Envelope, lo, hi int, try func(
 		env.Bisection = append(env.Bisection, o)
 		best = size(o)
 	}
-	return lo, best, cause, nil
+	return hi, best, cause, nil
 }
 
 // Failed lists the outcomes that did not carry, sorted by ID.

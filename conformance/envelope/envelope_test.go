@@ -2,6 +2,7 @@ package envelope_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -112,6 +113,41 @@ func TestEnvelopeShortOnlyRefusals(t *testing.T) {
 	for _, id := range []string{"TRN-CASE1", "TRN-CASE4S", "TRN-C255", "TRN-C261", "TRN-R256"} {
 		if o, _ := env.Outcome(id); !o.Carried {
 			t.Errorf("%s did not carry: %s", id, o.Err)
+		}
+	}
+}
+
+// A card that is lost after a failed probe and cannot be brought back: the probes after it are
+// not sent (Before), and say nothing about their lengths; the first failure stays the one that
+// was measured.
+func TestEnvelopeLostCardNotCountedAsLength(t *testing.T) {
+	tg, err := target.Open("emulator", target.Options{Only: []string{"synthetic-max-261"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, _ := tg.Devices()
+	per, _ := fixtures.PersonaByID("adult")
+	r, release, err := devs[0].Open(per)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx := context.Background()
+	if err := r.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := func(context.Context) error { _ = r.Close(); return errors.New("the card did not come back") }
+	env, err := envelope.Measure(ctx, session.New(r), envelope.Options{VerificationB: []byte(per.VerificationB()), Exact: true, Reconnect: lost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.FirstFailedCommand != 262 || env.CommandFailedBy != "TRN-C262" || env.FirstFailedResponse != 0 || env.LongestCommand != 261 {
+		t.Errorf("first failed command %d by %s, first failed Le %d, longest command %d; want 262 by TRN-C262, none, 261",
+			env.FirstFailedCommand, env.CommandFailedBy, env.FirstFailedResponse, env.LongestCommand)
+	}
+	for _, id := range []string{"TRN-C585", "TRN-R256", "TRN-R65536"} {
+		if o, _ := env.Outcome(id); o.Carried || !o.Before || !strings.HasPrefix(o.Err, "before the probe: ") {
+			t.Errorf("%s after the card was lost: %+v", id, o)
 		}
 	}
 }

@@ -2,8 +2,10 @@ package target
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
+	"testing/fstest"
 	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/card"
@@ -17,29 +19,62 @@ func init() { Register("emulator", openEmulator) }
 
 func openEmulator(opts Options) (Target, error) {
 	var profiles []phone.Profile
+	var files fstest.MapFS
 	var err error
 	switch {
 	case opts.Generate > 0:
 		profiles = Generated(opts.Generate)
 	case opts.DevicesDir != "":
-		profiles, err = devices.LoadDir(os.DirFS(opts.DevicesDir))
+		files, err = snapshot(os.DirFS(opts.DevicesDir))
 	default:
-		profiles, err = devices.Load()
+		files, err = snapshot(devices.FS())
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("devices: %w", err)
 	}
-	e := &Emulator{}
+	if files != nil {
+		if profiles, err = devices.LoadDir(files); err != nil {
+			return nil, err
+		}
+	}
+	e := &Emulator{Files: map[string][]byte{}}
 	for _, p := range profiles {
 		if len(opts.Only) == 0 || slices.Contains(opts.Only, p.ID) {
 			e.Profiles = append(e.Profiles, p)
+			if f, ok := files[p.ID+".yaml"]; ok {
+				e.Files[p.ID] = f.Data
+			}
 		}
 	}
 	return e, nil
 }
 
+// snapshot reads the profile files of fsys once, so that the profiles are parsed from exactly
+// the bytes a signed result hashes (a file edited during the run changes neither).
+func snapshot(fsys fs.FS) (fstest.MapFS, error) {
+	out := fstest.MapFS{}
+	for _, pattern := range []string{"*.yaml", "*.yml"} {
+		names, err := fs.Glob(fsys, pattern)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			b, err := fs.ReadFile(fsys, n)
+			if err != nil {
+				return nil, err
+			}
+			out[n] = &fstest.MapFile{Data: b, Mode: 0o644}
+		}
+	}
+	return out, nil
+}
+
 // Emulator runs every profile as a virtual phone with its own virtual cards.
-type Emulator struct{ Profiles []phone.Profile }
+type Emulator struct {
+	Profiles []phone.Profile
+	// Files are the profile files as loaded, by ID (none for generated profiles).
+	Files map[string][]byte
+}
 
 func (e *Emulator) Name() string { return "emulator" }
 
@@ -58,6 +93,8 @@ func (e *Emulator) Devices() ([]Device, error) {
 			Source:    p.Source,
 			SourceURL: p.SourceURL,
 			BitRate:   p.BitRate,
+			Profile:   &p,
+			File:      e.Files[p.ID],
 			Open: func(per *fixtures.Persona) (readers.Reader, func(), error) {
 				prof, err := per.CardProfile()
 				if err != nil {

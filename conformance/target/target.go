@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/readers"
 )
@@ -26,6 +27,14 @@ type Device struct {
 	Source    string // where the device's facts come from ("synthetic" for edge profiles)
 	SourceURL string // a link to that source, if it has one
 	BitRate   int    // kbit/s, 0 unknown
+
+	// Profile is the handset profile an emulated device runs: what the device states (its limits
+	// are exact, the suite holds the measured envelope to them). Nil for PC/SC readers, whose
+	// capabilities are probed (Info.Caps).
+	Profile *phone.Profile
+	// File is the profile's file as it was loaded (nil for generated profiles and readers): the
+	// bytes whose SHA-256 a signed result binds.
+	File []byte
 
 	// Open presents a fresh card of the persona to the device and returns the reader to drive
 	// it and a function that releases it. ErrPersonaUnavailable when the target cannot present

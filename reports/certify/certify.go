@@ -70,7 +70,7 @@ type Device struct {
 	// ProfileSHA256 is the hex SHA-256 of the profile file as loaded (emulator target).
 	ProfileSHA256 string `cbor:"2,keyasint,omitempty"`
 	// Fields are the profile's or the reader's facts that decide verdicts, as strings
-	// ("max_transceive": "65279", "atr": "3BE000FF8131FE4514", "envelope.max_command": ...).
+	// ("max_transceive": "65279", "atr": "3BE000FF8131FE4514", "envelope.longest_command": ...).
 	Fields map[string]string `cbor:"3,keyasint,omitempty"`
 }
 
@@ -80,13 +80,18 @@ type Spec struct {
 	Passed  bool   `cbor:"2,keyasint"`
 	Skipped bool   `cbor:"3,keyasint,omitempty"`
 	Reason  string `cbor:"4,keyasint,omitempty"`
+	// Run is which run of a -repeat run the verdict is of (1..N); 0 in a run without -repeat.
+	Run int `cbor:"5,keyasint,omitempty"`
 }
 
-// Verdict is a mode's verdict (◯/×).
+// Verdict is a mode's verdict (◯/×): ◯ only when the mode passed in every run.
 type Verdict struct {
 	Mode      string `cbor:"1,keyasint"` // "pin" or "visual"
 	Supported bool   `cbor:"2,keyasint"`
 	Reason    string `cbor:"3,keyasint,omitempty"`
+	// Runs and PassedRuns give the pass rate of a -repeat run (omitted without -repeat).
+	Runs       int `cbor:"4,keyasint,omitempty"`
+	PassedRuns int `cbor:"5,keyasint,omitempty"`
 }
 
 // Transcript binds one transcript file by the path relative to the transcript folder.
