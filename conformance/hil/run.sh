@@ -128,7 +128,7 @@ flock -u 9
 # runs, and presents a fresh virtual card of each persona through vpcd; its verdicts must equal
 # those of the in-process profile with the same capabilities (conformance/expected.yaml).
 echo "hil: the conformance suite on target pcsc (reports: $out/suite, log: $out/suite.log)"
-if ! $GO test -tags pcsc -count=1 -timeout 15m ./conformance -run '^(TestCardRemovedMidPath|TestConformance)$' \
+if ! $GO test -tags pcsc -count=1 -timeout 15m ./conformance -run '^(TestCardRemovedMidPath|TestEnvelopeRepresentsCardPCSC|TestConformance)$' \
     -args -target pcsc -out "$out/suite" >"$out/suite.log" 2>&1; then
   status=1
   echo "hil: SUITE ON TARGET pcsc FAILED" >&2
