@@ -459,7 +459,7 @@ func (r *Reader) transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	if len(resp) < 2 {
 		return nil, &readers.TransportError{Reader: r.name, Op: "transmit",
-			Err: fmt.Errorf("%w: got %d bytes", readers.ErrShortResponse, len(resp)), Hint: hintRemoved}
+			Err: fmt.Errorf("%w: got %d bytes", readers.ErrShortResponse, len(resp)), Hint: hintLinkLost}
 	}
 	return resp, nil
 }
