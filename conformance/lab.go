@@ -30,6 +30,10 @@ const (
 	envLabFaceIssuer    = "MYNACONFORM_LAB_FACE_ISSUER"    // file: PEM RSA public key of the CA that issued its card-face AP's EF 0004 (J-LIS 5000023/001)
 )
 
+// EnvLabVerificationB names the environment variable of a lab test card's 照合番号B, which
+// `mynaconform readers -probe -profile-out -lab` reads too.
+const EnvLabVerificationB = envLabVerificationB
+
 // labPersona is the persona a lab card plays.
 const labPersona = "adult"
 

@@ -165,7 +165,11 @@ func (s *suite) prepare() error {
 		}
 		s.signer = k
 	}
-	t, err := target.Open(s.opts.Target, target.Options{DevicesDir: s.opts.DevicesDir, Generate: s.opts.Generate, Reader: s.opts.Reader, Slots: s.opts.Slots})
+	topts := target.Options{DevicesDir: s.opts.DevicesDir, Generate: s.opts.Generate, Reader: s.opts.Reader, Slots: s.opts.Slots}
+	if s.opts.Lab {
+		topts.VerificationB = []byte(os.Getenv(envLabVerificationB)) // the target measures the reader with the lab card
+	}
+	t, err := target.Open(s.opts.Target, topts)
 	if err != nil && s.opts.DevicesDir != "" {
 		return usagef("-devices %s: %s", s.opts.DevicesDir, strings.TrimPrefix(err.Error(), "devices: "))
 	}

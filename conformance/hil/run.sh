@@ -3,7 +3,8 @@
 # vpcd) on this machine. Usage: conformance/hil/run.sh OUTDIR
 #
 #  1. installs the Debian packages when missing (as root or with sudo; otherwise says what to do);
-#  2. runs the PC/SC tests (build tag pcsc) -> OUTDIR/go-test.log;
+#  2. runs the PC/SC tests (build tag pcsc) -> OUTDIR/go-test.log, and those of a handset in the
+#     loop (conformance/hil/loop, the phone serve stand-in) -> OUTDIR/loop.log;
 #  3. runs the PC/SC benchmarks -> OUTDIR/bench.txt; prints the Reader against the C floor of the
 #     stack (floor.sh -> OUTDIR/floor.txt) and the whole path per device over several slots
 #     beside in process (-> OUTDIR/device-path.txt);
@@ -62,12 +63,25 @@ status=0
 # --- 2. tests ---------------------------------------------------------------------------------
 echo "hil: go test -tags pcsc (log: $out/go-test.log)"
 if ! $GO test -tags pcsc -count=1 -timeout 10m -v \
-    ./readers/pcsc/... ./emulator/vpcd/... ./conformance/hil/... ./conformance/target/... >"$out/go-test.log" 2>&1; then
+    ./readers/pcsc/... ./emulator/vpcd/... $($GO list ./conformance/hil/... | grep -v '/hil/loop$') ./conformance/target/... >"$out/go-test.log" 2>&1; then
   status=1
   echo "hil: TESTS FAILED" >&2
   grep -E '^(--- FAIL|FAIL|panic)' "$out/go-test.log" >&2 || tail -50 "$out/go-test.log" >&2
 fi
 grep -E '^(ok|FAIL|---)' "$out/go-test.log" | grep -v -- '--- PASS' || true
+
+# --- 2b. a handset in the loop: `mynaconform phone serve` stands in for a handset running the
+# Remote Smart Card Reader app; the chain probe -> measured profile -> in-process verdicts =
+# pcsc verdicts, every catalogue device through the stand-in, replay of a pcscd transcript.
+echo "hil: a handset in the loop, through the stand-in (log: $out/loop.log)"
+loop_start=$(date +%s)
+if ! $GO test -tags pcsc -count=1 -timeout 20m -v ./conformance/hil/loop/ >"$out/loop.log" 2>&1; then
+  status=1
+  echo "hil: HANDSET-IN-THE-LOOP TESTS FAILED" >&2
+  grep -E '^(\s*--- FAIL|FAIL|panic)' "$out/loop.log" >&2 || tail -50 "$out/loop.log" >&2
+fi
+grep -E '^(ok|FAIL)' "$out/loop.log" || true
+echo "hil: handset in the loop: $(( $(date +%s) - loop_start )) s"
 
 # --- 3. benchmarks ----------------------------------------------------------------------------
 echo "hil: PC/SC benchmarks (log: $out/bench.txt)"

@@ -10,12 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mynaconform/mynaconform/conformance/envelope"
 	"github.com/mynaconform/mynaconform/conformance/hil/stack"
 	"github.com/mynaconform/mynaconform/emulator/card"
 	"github.com/mynaconform/mynaconform/emulator/vpcd"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/readers"
 	"github.com/mynaconform/mynaconform/readers/pcsc"
+	"github.com/mynaconform/mynaconform/readers/session"
 )
 
 func init() { Register("pcsc", openPCSC) }
@@ -29,6 +31,10 @@ const DefaultSlots = 2
 // released).
 const openTimeout = 30 * time.Second
 
+// measureTimeout bounds measuring a named reader's envelope: a handset in the loop drops its link
+// at every limit, and a real one comes back only when the card is tapped again (docs/lab.md).
+const measureTimeout = 10 * time.Minute
+
 // PCSC runs the suite through the real pcscd.
 //
 // Without a reader name it starts (or joins) pcscd with vsmartcard's vpcd and makes every vpcd
@@ -40,10 +46,14 @@ const openTimeout = 30 * time.Second
 // Concurrency is their number.
 //
 // With a reader name (Options.Reader) it uses that reader and the one card in it (a lab's test
-// card, or a card served by `mynaconform card serve`) as the "adult" persona: one device.
+// card, or a card served by `mynaconform card serve` or `mynaconform phone serve`) as the "adult"
+// persona: one device. PC/SC tells nothing of what a reader (or a handset behind vpcd) carries, so
+// the target measures the reader's envelope first (MeasureReader) and shapes every APDU of the
+// suite by what it measured, as the app on that handset would be shaped by its limits.
 type PCSC struct {
 	reader string // physical reader name; "" = vpcd slots
 	want   int    // vpcd slots asked for
+	faceB  []byte // 照合番号B of the named reader's card (nil: the adult persona's)
 
 	mu    sync.Mutex
 	st    *stack.Stack
@@ -70,7 +80,7 @@ func openPCSC(opts Options) (Target, error) {
 	if want == 0 {
 		want = DefaultSlots
 	}
-	return &PCSC{reader: opts.Reader, want: want}, nil
+	return &PCSC{reader: opts.Reader, want: want, faceB: opts.VerificationB}, nil
 }
 
 func (t *PCSC) Name() string { return "pcsc" }
@@ -105,14 +115,20 @@ func deviceID(name string) string {
 
 // Devices sets the slots up (vpcd) and probes one reader for its capabilities with the adult
 // persona's card: PC/SC does not say whether a reader carries extended APDUs. The virtual slots
-// are identical, so one probe serves them all.
+// are identical, so one probe serves them all. A named reader's envelope is measured instead
+// (MeasureReader), with its exact limits: it may be a handset in the loop, with a transceive cap
+// or a response cap of its own.
 func (t *PCSC) Devices() ([]Device, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	adult, err := fixtures.PersonaByID("adult")
 	if err != nil {
 		return nil, err
 	}
+	timeout := 60 * time.Second
+	if t.reader != "" {
+		timeout = measureTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	slots, err := t.setUp(ctx, adult)
 	if err != nil {
 		return nil, err
@@ -121,26 +137,100 @@ func (t *PCSC) Devices() ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.Probe(ctx)
+	var caps readers.Capabilities
+	source := "probed through pcscd"
+	if t.reader != "" {
+		faceB := t.faceB
+		if faceB == nil {
+			faceB = []byte(adult.VerificationB())
+		}
+		var m *Measurement
+		m, err = measure(ctx, r, faceB)
+		if err == nil {
+			caps, source = m.Caps, "envelope measured through pcscd"
+		}
+	} else {
+		var res pcsc.ProbeResult
+		res, err = r.Probe(ctx)
+		t.mu.Lock()
+		t.probe = res
+		t.mu.Unlock()
+		caps = res.Caps
+	}
 	done()
 	if err != nil {
 		return nil, fmt.Errorf("probing %s: %w", slots[0].name, err)
 	}
 	t.mu.Lock()
-	t.caps, t.probe = res.Caps, res
+	t.caps = caps
 	t.mu.Unlock()
 	out := make([]Device, 0, len(slots))
 	for _, s := range slots {
-		info := readers.Info{Kind: readers.KindPCSC, Name: s.name, Caps: res.Caps, Maker: "PC/SC", Model: s.name}
+		info := readers.Info{Kind: readers.KindPCSC, Name: s.name, Caps: caps, Maker: "PC/SC", Model: s.name}
 		if t.reader == "" {
 			info.Maker, info.Model, info.OS = "vsmartcard", "vpcd virtual reader", "pcscd"
 		}
 		out = append(out, Device{
-			ID: deviceID(s.name), Info: info, Platform: "pcsc", Source: "probed through pcscd",
+			ID: deviceID(s.name), Info: info, Platform: "pcsc", Source: source,
 			Open: func(p *fixtures.Persona) (readers.Reader, func(), error) { return t.open(s, p) },
 		})
 	}
 	return out, nil
+}
+
+// Measurement is the APDU envelope of a PC/SC reader with a My Number card in it.
+type Measurement struct {
+	Reader    string
+	ATR       []byte
+	Envelope  *envelope.Envelope
+	Caps      readers.Capabilities // what the envelope implies (CapsOf)
+	Exchanges []session.Exchange   // every APDU of the measurement, each with its wall time
+}
+
+// MeasureReader measures the envelope of the PC/SC reader called name with the My Number card in
+// it (conformance/envelope: the boundary lengths of every case, then the exact limits by
+// bisection), with commands a real card answers harmlessly. verificationB opens the card face,
+// the only file long enough for the responses above the auth certificate's size (nil: those are
+// not measured); a wrong one costs a try of the card's 照合番号B. After every probe that fails on
+// the link the reader is connected again, which waits (until ctx ends) for the card to come back:
+// a handset in the loop comes back when the card is tapped again.
+func MeasureReader(ctx context.Context, name string, verificationB []byte) (*Measurement, error) {
+	r, err := pcsc.Open(name, pcsc.WithCapabilities(unmeasured))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if err := r.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return measure(ctx, r, verificationB)
+}
+
+// unmeasured are the capabilities a reader is opened with to measure it: no limit of its own
+// before the measurement says what the reader carries (MaxCommand 0: unknown).
+var unmeasured = readers.Capabilities{Extended: true}
+
+func measure(ctx context.Context, r *pcsc.Reader, verificationB []byte) (*Measurement, error) {
+	s := session.New(r)
+	env, err := envelope.Measure(ctx, s, envelope.Options{VerificationB: verificationB, Exact: true})
+	if err != nil {
+		return nil, err
+	}
+	if env.LongestCommand == 0 {
+		return nil, fmt.Errorf("%s: no probe of the envelope went through (%d failed)", r.Info().Name, len(env.Failed()))
+	}
+	return &Measurement{Reader: r.Info().Name, ATR: r.ATR(), Envelope: env, Caps: CapsOf(env), Exchanges: s.Exchanges()}, nil
+}
+
+// CapsOf is what a measured envelope implies for shaping APDUs: the longest command carried, the
+// longest response as the cap when a longer one failed, and extended-length APDUs when both an
+// extended Lc and an extended Le went through.
+func CapsOf(env *envelope.Envelope) readers.Capabilities {
+	c := readers.Capabilities{Probed: true, Extended: env.Extended, MaxCommand: env.LongestCommand}
+	if env.FirstFailedResponse > 0 {
+		c.MaxResponse = env.LongestResponse
+	}
+	return c
 }
 
 // setUp returns the devices' slots, starting pcscd and dialling a card into every vpcd slot on
@@ -230,8 +320,11 @@ func (t *PCSC) present(ctx context.Context, s *slot, p *fixtures.Persona) (*pcsc
 	caps := t.caps
 	t.mu.Unlock()
 	var opts []pcsc.Option
-	if caps.Probed {
+	switch {
+	case caps.Probed:
 		opts = append(opts, pcsc.WithCapabilities(caps))
+	case t.reader != "":
+		opts = append(opts, pcsc.WithCapabilities(unmeasured)) // the envelope is yet to be measured
 	}
 	var in <-chan struct{}
 	if s.changer != nil {

@@ -85,6 +85,10 @@ type Options struct {
 	Generate   int      // emulator: run N generated synthetic profiles instead (scaling runs)
 	Reader     string   // pcsc: reader name (empty: virtual cards in vpcd slots)
 	Slots      int      // pcsc without Reader: vpcd slots, one device each (0: Debian's two)
+	// VerificationB is the 照合番号B of the card in the named Reader (a lab's test card, from the
+	// environment), with which the pcsc target measures the reader's envelope; nil: the adult
+	// persona's (a virtual card).
+	VerificationB []byte
 }
 
 // Register adds a target constructor; backends call it from init.

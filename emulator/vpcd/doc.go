@@ -17,4 +17,10 @@
 // served (emulator/card.Card is one). Many cards can be served side by side, one per slot, and a
 // Changer exchanges the card in a slot at its next power cycle, without the removal and
 // insertion pcscd would notice only at its ~0.4 s presence poll.
+//
+// App is the other kind of peer vpcd has: a handset running vsmartcard's Remote Smart Card Reader
+// app, which carries vpcd's APDUs over its own NFC stack (any readers.Reader, e.g. the virtual
+// phone of emulator/phone) and answers as the app does: power off and reset become SELECT MF,
+// the ATR is built from the card's ATQB, and a failure of the handset closes the connection
+// instead of answering a status word (docs/lab.md).
 package vpcd

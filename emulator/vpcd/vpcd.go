@@ -153,44 +153,77 @@ func serve(ctx context.Context, conn net.Conn, card Card, c *config) error {
 		conn.Close()
 		safe(card.PowerOff)
 	}()
-	var raw syscall.RawConn
-	if sc, ok := conn.(syscall.Conn); ok && c.quickAck {
-		raw, _ = sc.SyscallConn()
-	}
-	var hdr [2]byte
-	out := make([]byte, 2, 2+MaxFrame)
+	fr := newFramer(conn, c.quickAck)
 	for {
-		quickAck(raw)
-		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		msg, err := fr.read()
+		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("vpcd: read length: %w", err)
-		}
-		quickAck(raw)
-		// A fresh buffer per message: a card may keep slices of its command.
-		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-		if _, err := io.ReadFull(conn, msg); err != nil {
-			return fmt.Errorf("vpcd: read %d-byte message: %w", len(msg), err)
+			return err
 		}
 		resp, answer := handle(card, msg)
 		if !answer {
 			continue
 		}
-		switch {
-		case len(resp) > MaxFrame:
-			resp = swWrongLength
-		case len(resp) == 0:
-			// vpcd 0.8 takes an empty answer for a stall: the APDU hangs ~30 s, then pcscd
-			// returns success with 0 bytes and drops the card (measured with pcscd -d -a).
-			resp = swNoPreciseDiagnosis
-		}
-		out = append(out[:2], resp...)
-		binary.BigEndian.PutUint16(out, uint16(len(resp)))
-		if _, err := conn.Write(out); err != nil {
-			return fmt.Errorf("vpcd: write: %w", err)
+		if err := fr.write(resp); err != nil {
+			return err
 		}
 	}
+}
+
+// framer reads and writes vpcd's messages on one connection: a 2-byte big-endian length and the
+// payload, with TCP_QUICKACK set before every read and after the length (see Quick ACK).
+type framer struct {
+	conn net.Conn
+	raw  syscall.RawConn
+	hdr  [2]byte
+	out  []byte
+}
+
+func newFramer(conn net.Conn, quick bool) *framer {
+	f := &framer{conn: conn, out: make([]byte, 2, 2+MaxFrame)}
+	if sc, ok := conn.(syscall.Conn); ok && quick {
+		f.raw, _ = sc.SyscallConn()
+	}
+	return f
+}
+
+// read returns the next message; io.EOF when the peer closed the connection between messages.
+func (f *framer) read() ([]byte, error) {
+	quickAck(f.raw)
+	if _, err := io.ReadFull(f.conn, f.hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("vpcd: read length: %w", err)
+	}
+	quickAck(f.raw)
+	// A fresh buffer per message: a card may keep slices of its command.
+	msg := make([]byte, binary.BigEndian.Uint16(f.hdr[:]))
+	if _, err := io.ReadFull(f.conn, msg); err != nil {
+		return nil, fmt.Errorf("vpcd: read %d-byte message: %w", len(msg), err)
+	}
+	return msg, nil
+}
+
+// write sends resp, replacing what vpcd cannot carry: a response over the framing limit becomes
+// 6700 and an empty one 6F00.
+func (f *framer) write(resp []byte) error {
+	switch {
+	case len(resp) > MaxFrame:
+		resp = swWrongLength
+	case len(resp) == 0:
+		// vpcd 0.8 takes an empty answer for a stall: the APDU hangs ~30 s, then pcscd
+		// returns success with 0 bytes and drops the card (measured with pcscd -d -a).
+		resp = swNoPreciseDiagnosis
+	}
+	f.out = append(f.out[:2], resp...)
+	binary.BigEndian.PutUint16(f.out, uint16(len(resp)))
+	if _, err := f.conn.Write(f.out); err != nil {
+		return fmt.Errorf("vpcd: write: %w", err)
+	}
+	return nil
 }
 
 // handle processes one message; answer is false for messages vpcd expects no answer to.

@@ -11,13 +11,14 @@ import (
 )
 
 const (
-	hintService = "is pcscd running? start it with `pcscd --foreground` (Debian: apt-get install pcscd), or run `make hil`"
-	hintReader  = "list the readers with `mynaconform readers`"
-	hintRemoved = "the card was removed: put it back (or restart `mynaconform card serve`) and connect again"
-	hintNoCard  = "insert a card (or start `mynaconform card serve --vpcd 127.0.0.1:35963 --persona adult`)"
-	hintReset   = "another application reset the card; its security status is gone: Reset or reconnect, then VERIFY again"
-	hintTimeout = "the card did not answer in time; Close and Connect again"
-	hintBroken  = "an earlier command was abandoned at its deadline; Close and Connect again"
+	hintService  = "is pcscd running? start it with `pcscd --foreground` (Debian: apt-get install pcscd), or run `make hil`"
+	hintReader   = "list the readers with `mynaconform readers`"
+	hintRemoved  = "the card was removed: put it back (or restart `mynaconform card serve`) and connect again"
+	hintLinkLost = "the link to the card dropped during the command: the card left the reader, or a handset in the loop (Remote Smart Card Reader) failed it in its NFC stack (too long, a response above its cap, a timeout) and closed its connection; connect again (tap the card again)"
+	hintNoCard   = "insert a card (or start `mynaconform card serve --vpcd 127.0.0.1:35963 --persona adult`)"
+	hintReset    = "another application reset the card; its security status is gone: Reset or reconnect, then VERIFY again"
+	hintTimeout  = "the card did not answer in time; Close and Connect again"
+	hintBroken   = "an earlier command was abandoned at its deadline; Close and Connect again"
 )
 
 // transportErr wraps a PC/SC failure as a *readers.TransportError whose Err matches both the

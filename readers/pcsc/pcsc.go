@@ -205,6 +205,13 @@ func (r *Reader) bufSize() int {
 // Connect waits until a card is present (until the context deadline, or the Reader's timeout)
 // and connects to it in shared mode with T=0 or T=1. On a Reader whose card was removed since,
 // it drops the dead handle and connects again. Close ends a waiting Connect.
+//
+// A card whose link was lost (a handset in the loop that closed its vpcd connection after a
+// failed command, as vsmartcard's Remote Smart Card Reader app does) stays listed by pcscd until
+// its next presence poll (~0.4 s), and commands fail meanwhile. So Connect also checks that the
+// driver reaches the card (it asks the driver for the card's ATR: no APDU reaches the card) and,
+// on a reader whose driver has answered that before, waits until it does again: until pcscd has
+// seen the card go and come back, or the handset's new connection in place of the old one.
 func (r *Reader) Connect(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -223,10 +230,15 @@ func (r *Reader) Connect(ctx context.Context) error {
 			return nil
 		})
 		if err == nil {
-			return nil
+			if err = r.awaitLink(ctx); err == nil {
+				return nil
+			}
+			if linkDown(err) {
+				r.dropHandle()
+			}
 		}
 		r.mu.Lock()
-		if r.broken || r.pc == nil {
+		if r.broken || r.pc == nil || ctx.Err() != nil {
 			r.mu.Unlock()
 			return err
 		}
@@ -256,44 +268,128 @@ func (r *Reader) Connect(ctx context.Context) error {
 	pc := r.pc
 	r.connecting = cancel
 	r.mu.Unlock()
+	for {
+		// Wait without the lock, so that Info and Close stay responsive.
+		err := r.waitCard(ctx, pc)
 
-	// Wait without the lock, so that Info and Close stay responsive.
-	err := r.waitCard(ctx, pc)
-
-	r.mu.Lock()
-	r.connecting = nil
-	if r.pc != pc {
-		// Closed meanwhile: Close left the context to us.
+		r.mu.Lock()
+		r.connecting = nil
+		if r.pc != pc {
+			// Closed meanwhile: Close left the context to us.
+			r.mu.Unlock()
+			pc.release()
+			return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: "closed while connecting"}
+		}
 		r.mu.Unlock()
-		pc.release()
-		return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected, Hint: "closed while connecting"}
-	}
-	r.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	var atr []byte
-	err = r.run(ctx, "connect", false, func(pc *pcscCtx, h *handle, _ []byte) error {
-		c, err := pc.connect(r.name)
 		if err != nil {
 			return err
 		}
-		if c.proto != protoT0 && c.proto != protoT1 {
-			_ = c.disconnect(leaveCard)
-			return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected,
-				Hint: fmt.Sprintf("the reader negotiated protocol %d; only T=0 and T=1 are supported", c.proto)}
+		var atr []byte
+		err = r.run(ctx, "connect", false, func(pc *pcscCtx, h *handle, _ []byte) error {
+			c, err := pc.connect(r.name)
+			if err != nil {
+				return err
+			}
+			if c.proto != protoT0 && c.proto != protoT1 {
+				_ = c.disconnect(leaveCard)
+				return &readers.TransportError{Reader: r.name, Op: "connect", Err: readers.ErrNotConnected,
+					Hint: fmt.Sprintf("the reader negotiated protocol %d; only T=0 and T=1 are supported", c.proto)}
+			}
+			atr, _ = c.status()
+			*h = c
+			return nil
+		})
+		if err == nil {
+			if err = r.awaitLink(ctx); err == nil {
+				r.mu.Lock()
+				r.atr = atr
+				r.mu.Unlock()
+				return nil
+			}
+			r.dropHandle()
 		}
-		atr, _ = c.status()
-		*h = c
-		return nil
-	})
-	if err != nil {
-		return err
+		if !linkDown(err) || ctx.Err() != nil {
+			return err
+		}
+		// The card is listed but cannot be reached, or has just gone: wait for it again.
+		r.mu.Lock()
+		if r.pc != pc || r.broken {
+			r.mu.Unlock()
+			return err
+		}
+		r.connecting = cancel
+		r.mu.Unlock()
+		pause(ctx) // at the deadline, waitCard reports it
 	}
+}
+
+// linkPoll is how often Connect asks whether the driver reaches the card again.
+const linkPoll = 20 * time.Millisecond
+
+// attribWorks remembers the readers whose driver has answered the ATR attribute: only on those is
+// a failure to answer it a lost link (another driver may not know the attribute at all).
+var attribWorks sync.Map // reader name -> true
+
+// awaitLink checks that the driver reaches the connected card and, on a reader whose driver has
+// answered that before, waits until it does (see Connect). An error that linkDown accepts means the
+// card went away meanwhile: connect again.
+func (r *Reader) awaitLink(ctx context.Context) error {
+	for {
+		err := r.run(ctx, "connect", true, func(_ *pcscCtx, h *handle, _ []byte) error { return h.reachable() })
+		switch {
+		case err == nil:
+			attribWorks.Store(r.name, true)
+			return nil
+		case errors.Is(err, ErrNotTransacted) || errors.Is(err, ErrUnresponsiveCard):
+			if _, ok := attribWorks.Load(r.name); !ok {
+				return nil // a driver that does not answer the attribute: nothing to tell
+			}
+		case errors.Is(err, ErrRemovedCard), errors.Is(err, ErrNoSmartcard), errors.Is(err, ErrResetCard),
+			errors.Is(err, ErrUnpoweredCard):
+			return err
+		case errors.As(err, new(Error)):
+			return nil // the attribute is not supported here (e.g. SCARD_E_UNSUPPORTED_FEATURE)
+		default:
+			return err // the Reader is broken, closed, or the deadline passed
+		}
+		if !pause(ctx) {
+			return &readers.TransportError{Reader: r.name, Op: "connect",
+				Err: fmt.Errorf("%w: the reader lists a card its driver cannot reach: %w", readers.ErrNoCard, ctx.Err()), Hint: hintNoCard}
+		}
+	}
+}
+
+// linkDown reports the failures of a card that cannot be reached or has just gone, after which
+// Connect waits for it again.
+func linkDown(err error) bool {
+	for _, e := range []Error{ErrNotTransacted, ErrUnresponsiveCard, ErrRemovedCard, ErrNoSmartcard, ErrResetCard, ErrUnpoweredCard} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropHandle disconnects the handle of a card that went away, leaving the context.
+func (r *Reader) dropHandle() {
+	_ = r.run(context.Background(), "connect", true, func(_ *pcscCtx, h *handle, _ []byte) error {
+		return h.disconnect(leaveCard)
+	})
 	r.mu.Lock()
-	r.atr = atr
+	r.linked, r.atr = false, nil
 	r.mu.Unlock()
-	return nil
+}
+
+// pause waits linkPoll; false when ctx ended first.
+func pause(ctx context.Context) bool {
+	t := time.NewTimer(linkPoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // waitCard blocks until the reader reports a card, or ctx is done (ErrNoCard).
@@ -363,7 +459,7 @@ func (r *Reader) transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	if len(resp) < 2 {
 		return nil, &readers.TransportError{Reader: r.name, Op: "transmit",
-			Err: fmt.Errorf("%w: got %d bytes", readers.ErrShortResponse, len(resp)), Hint: hintRemoved}
+			Err: fmt.Errorf("%w: got %d bytes", readers.ErrShortResponse, len(resp)), Hint: hintLinkLost}
 	}
 	return resp, nil
 }

@@ -66,7 +66,10 @@ var ErrNotMyNumberCard = errors.New("card has no JPKI-AP (not a My Number card?)
 //  5. READ BINARY with Le 65536, to record the longest response seen.
 //
 // MaxResponse stays 0 ("no limit beyond the extended maximum") when extended Le works: the
-// card's files cannot provoke responses long enough to find a lower limit. Probe changes the
+// card's files cannot provoke responses long enough to find a lower limit. After a step that
+// fails on the link (a handset in the loop drops it on a command it cannot carry), Probe connects
+// again (Connect waits for the card to come back) and goes on. The exact envelope, with
+// the response cap, is conformance/envelope's (mynaconform readers -probe -profile-out). Probe changes the
 // card's selection and leaves JPKI-AP selected with no security status; run it before a session.
 func (r *Reader) Probe(ctx context.Context) (ProbeResult, error) {
 	r.mu.Lock()
@@ -94,6 +97,25 @@ func (r *Reader) Probe(ctx context.Context) (ProbeResult, error) {
 		return data, sw, err
 	}
 	ok := []byte{0x90, 0x00}
+	// recover brings the card back after a failed step: a handset in the loop drops its link on a
+	// command it cannot carry (vsmartcard's Remote Smart Card Reader app closes its connection to
+	// vpcd), and the card starts over at the MF.
+	recover := func(err error) error {
+		r.mu.Lock()
+		broken := r.broken
+		r.mu.Unlock()
+		if ctx.Err() != nil || broken {
+			return err
+		}
+		r.dropHandle()
+		if err := r.Connect(ctx); err != nil {
+			return err
+		}
+		if _, sw, err := step("select JPKI-AP after reconnecting", probeSelectJPKI); err != nil || !bytes.Equal(sw, ok) {
+			return probeFailed(r, "SELECT JPKI-AP", sw, err)
+		}
+		return nil
+	}
 
 	_, sw, err := step("select JPKI-AP", probeSelectJPKI)
 	if err != nil {
@@ -105,8 +127,10 @@ func (r *Reader) Probe(ctx context.Context) (ProbeResult, error) {
 	}
 	_, sw, err = step("select EF 000A, extended Lc", probeSelectEFExt)
 	res.ExtendedLc = err == nil && bytes.Equal(sw, ok)
-	if err != nil && r.isBroken() {
-		return res, err
+	if err != nil {
+		if err := recover(err); err != nil {
+			return res, err
+		}
 	}
 	if !res.ExtendedLc {
 		if _, sw, err := step("select EF 000A, short", probeSelectEF); err != nil || !bytes.Equal(sw, ok) {
@@ -114,20 +138,26 @@ func (r *Reader) Probe(ctx context.Context) (ProbeResult, error) {
 		}
 	}
 	data, sw, err := step("read 1024, extended Le", probeReadExt)
-	if err != nil && r.isBroken() {
-		return res, err
+	if err != nil {
+		if err := recover(err); err != nil {
+			return res, err
+		}
 	}
 	res.ExtendedLe = err == nil && len(data) > 256 && (bytes.Equal(sw, ok) || bytes.Equal(sw, []byte{0x62, 0x82}))
 	if res.ExtendedLe {
-		if _, _, err := step("read all, extended Le 65536", probeReadAll); err != nil && r.isBroken() {
-			return res, err
+		if _, _, err := step("read all, extended Le 65536", probeReadAll); err != nil {
+			if err := recover(err); err != nil {
+				return res, err
+			}
 		}
 	}
 	if res.ExtendedLc {
 		for _, n := range probeLongCommand {
-			if _, _, err := step(fmt.Sprintf("select AID, %d-byte command", n), longSelect(n)); err == nil {
+			_, _, err := step(fmt.Sprintf("select AID, %d-byte command", n), longSelect(n))
+			if err == nil {
 				break
-			} else if r.isBroken() {
+			}
+			if err := recover(err); err != nil {
 				return res, err
 			}
 		}
@@ -160,12 +190,6 @@ func longSelect(n int) []byte {
 		cmd = append(cmd, 0xFF)
 	}
 	return cmd
-}
-
-func (r *Reader) isBroken() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.broken || !r.linked
 }
 
 func probeFailed(r *Reader, what string, sw []byte, err error) error {

@@ -123,6 +123,17 @@ static shim_result shim_transmit(SCARDHANDLE h, DWORD proto, const unsigned char
 	return res;
 }
 
+// shim_atr_attrib asks the reader's driver for the card's ATR: SCardGetAttrib passes the tag to
+// the driver's IFDHGetCapabilities, and TAG_IFD_ATR (0x0303, ifdhandler.h) is the tag pcscd itself
+// uses, which every driver answers; vpcd answers it by asking the card's side of its connection
+// (vpcd 0.8 knows no SCARD_ATTR_ATR_STRING, 0.9 both). No APDU reaches the card.
+#define SHIM_TAG_IFD_ATR 0x0303
+static LONG shim_atr_attrib(SCARDHANDLE h) {
+	unsigned char atr[MAX_ATR_SIZE];
+	DWORD n = sizeof atr;
+	return SCardGetAttrib(h, SHIM_TAG_IFD_ATR, atr, &n);
+}
+
 // shim_states allocates n reader states (freed with free).
 static SCARD_READERSTATE *shim_states(int n) { return calloc((size_t)n, sizeof(SCARD_READERSTATE)); }
 static SCARD_READERSTATE *shim_state(SCARD_READERSTATE *s, int i) { return &s[i]; }
@@ -162,6 +173,7 @@ const (
 	ErrResetCard          = Error(C.SCARD_W_RESET_CARD)
 	ErrUnpoweredCard      = Error(C.SCARD_W_UNPOWERED_CARD)
 	ErrUnresponsiveCard   = Error(C.SCARD_W_UNRESPONSIVE_CARD)
+	ErrUnsupported        = Error(C.SCARD_E_UNSUPPORTED_FEATURE)
 )
 
 func check(rv C.LONG) error {
@@ -354,6 +366,10 @@ func (h handle) status() ([]byte, error) {
 	}
 	return C.GoBytes(unsafe.Pointer(&atr[0]), C.int(min(int(n), C.MAX_ATR_SIZE))), nil
 }
+
+// reachable asks the driver for the card's ATR (shim_atr_attrib): nil when the driver reaches the
+// card, ErrNotTransacted when it does not (vpcd with the card's connection gone).
+func (h handle) reachable() error { return check(C.shim_atr_attrib(h.h)) }
 
 // transmit sends cmd and writes the response into buf, returning its length.
 func (h handle) transmit(cmd, buf []byte) (int, error) {

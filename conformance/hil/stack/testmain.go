@@ -26,11 +26,12 @@ func (h *Held) Need(t testing.TB) {
 	}
 }
 
-// RunTests is a TestMain body: it starts (or joins) pcscd with vpcd, runs the tests, stops what
-// it started and returns the exit code. Without the stack installed the tests run and skip.
-func RunTests(m *testing.M, h *Held) int {
+// RunTests is a TestMain body: it starts (or joins) pcscd with vpcd (opts as for Start), runs the
+// tests, stops what it started and returns the exit code. Without the stack installed the tests
+// run and skip.
+func RunTests(m *testing.M, h *Held, opts ...Option) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := Start(ctx)
+	s, err := Start(ctx, opts...)
 	cancel()
 	switch {
 	case errors.Is(err, ErrUnavailable):
