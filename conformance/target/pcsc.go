@@ -138,13 +138,13 @@ func (t *PCSC) Devices() ([]Device, error) {
 		return nil, err
 	}
 	var caps readers.Capabilities
+	var m *Measurement
 	source := "probed through pcscd"
 	if t.reader != "" {
 		faceB := t.faceB
 		if faceB == nil {
 			faceB = []byte(adult.VerificationB())
 		}
-		var m *Measurement
 		m, err = measure(ctx, r, faceB)
 		if err == nil {
 			caps, source = m.Caps, "envelope measured through pcscd"
@@ -170,10 +170,14 @@ func (t *PCSC) Devices() ([]Device, error) {
 		if t.reader == "" {
 			info.Maker, info.Model, info.OS = "vsmartcard", "vpcd virtual reader", "pcscd"
 		}
-		out = append(out, Device{
+		dev := Device{
 			ID: deviceID(s.name), Info: info, Platform: "pcsc", Source: source,
 			Open: func(p *fixtures.Persona) (readers.Reader, func(), error) { return t.open(s, p) },
-		})
+		}
+		if m != nil { // a named reader: its one device carries the measurement
+			dev.Envelope, dev.EnvelopeExchanges, dev.EnvelopeATR = m.Envelope, m.Exchanges, m.ATR
+		}
+		out = append(out, dev)
 	}
 	return out, nil
 }

@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mynaconform/mynaconform/conformance/envelope"
 	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/readers"
+	"github.com/mynaconform/mynaconform/readers/session"
 )
 
 // Device is one handset or reader under test.
@@ -42,6 +44,14 @@ type Device struct {
 	// time: release one before the next Open of the same device (the pcsc target's Open waits
 	// for it). Opens of different devices may run at once, up to the target's Concurrency.
 	Open func(p *fixtures.Persona) (readers.Reader, func(), error)
+
+	// Envelope, when the target has already measured the device (a named PC/SC reader, which may
+	// be a handset in the loop: each probe it cannot carry costs a re-tap), is that measurement
+	// and EnvelopeExchanges the APDUs it took, so the suite's envelope stage need not measure
+	// again. EnvelopeATR is the card's ATR during it.
+	Envelope          *envelope.Envelope
+	EnvelopeExchanges []session.Exchange
+	EnvelopeATR       []byte
 }
 
 // Target is a set of devices.
