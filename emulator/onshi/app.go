@@ -284,8 +284,9 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) (int, any, err
 // and this project's model of the validity after the key (mynumber.TerminalValidity: the day
 // of issue to Config.TerminalCertValidity later, role visual mode).
 func (s *Server) terminalCertificate(terminalID string, pub *rsa.PublicKey, now time.Time) ([]byte, error) {
-	day := now.In(jst)
-	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	// The validity's dates are UTC days (mynumber.TerminalValidity), not Japan's: from 00:00 to
+	// 09:00 JST the JST date would make the certificate not yet valid when issued.
+	from := now.UTC().Truncate(24 * time.Hour)
 	v := mynumber.TerminalValidity{NotBefore: from, NotAfter: from.Add(s.cfg.TerminalCertValidity).AddDate(0, 0, -1), Role: mynumber.RoleVisual}
 	sub, err := mynumber.NewKeyID(terminalID)
 	if err != nil {
