@@ -37,6 +37,10 @@ type Options struct {
 	// result set's certificates/<device>.cose (needs Out).
 	Certify string
 
+	// Shard runs only the K-th of N parts of the selected devices and marks the result set as
+	// that shard's, for MergeShards (shard.go has the rule). The zero Shard runs them all.
+	Shard Shard
+
 	// Concurrency is how many devices run at once in this process: 0 takes the target's figure
 	// (target.Concurrency: the emulator one per CPU, PC/SC one per vpcd slot). Ginkgo filters
 	// (label, focus) and the ginkgo CLI's -p run devices one at a time per process.
@@ -175,6 +179,9 @@ func (o *Options) normalize() error {
 	}
 	if o.Concurrency < 0 || o.Concurrency > MaxConcurrency {
 		return usagef("-p: %d is outside 1..%d (0: the target's figure)", o.Concurrency, MaxConcurrency)
+	}
+	if err := o.Shard.check(); err != nil {
+		return err
 	}
 	if o.Generate > 0 && o.DevicesDir != "" {
 		return usagef("-generate and -devices exclude each other (generated profiles replace the catalogue)")

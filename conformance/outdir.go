@@ -30,7 +30,7 @@ const (
 	TranscriptsDir = "transcripts"
 )
 
-var resultEntries = []string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, JUnitFile, GinkgoFile, TranscriptsDir, CertificatesDir}
+var resultEntries = []string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, JUnitFile, GinkgoFile, TranscriptsDir, CertificatesDir, ShardFile}
 
 // checkOut refuses an -out that is a file, or a folder holding anything but a result set.
 func checkOut(out string) error {

@@ -317,6 +317,9 @@ func (s *suite) finish(rep types.Report) error {
 	if err := reporters.GenerateJSONReport(rep, filepath.Join(s.staging, GinkgoFile)); err != nil {
 		return fmt.Errorf("writing %s: %w", GinkgoFile, err)
 	}
+	if err := s.writeShardManifest(); err != nil {
+		return fmt.Errorf("writing %s: %w", ShardFile, err)
+	}
 	if err := install(s.staging, s.opts.Out); err != nil {
 		return fmt.Errorf("installing the result set in %s: %w", s.opts.Out, err)
 	}

@@ -36,6 +36,10 @@ type Result struct {
 	Internal []string
 	// Devices is the number of devices run; Concurrency how many ran at once.
 	Devices, Concurrency int
+	// Selected is the number of devices selected before -shard; Shard is the run's shard (zero
+	// for a whole run).
+	Selected int
+	Shard    Shard
 }
 
 // ErrAlreadyRan is returned by a second Run in one process: Ginkgo's RunSpecs runs once per
@@ -58,6 +62,11 @@ type suite struct {
 	worlds  []*world
 	runs    []*deviceRun
 	started time.Time
+
+	// devs is the selection (all) or, with -shard, its shard's part; index gives each of devs'
+	// position in all.
+	all   []target.Device
+	index []int
 
 	mu       sync.Mutex
 	found    map[string][]outcome // device -> outcomes recorded in this process
@@ -130,6 +139,7 @@ func Run(opts Options) (*Result, error) {
 	s.mu.Unlock()
 	res.Passed = passed
 	res.Devices, res.Concurrency = len(s.devs), s.workers
+	res.Selected, res.Shard = len(s.all), s.opts.Shard
 	if !passed && len(res.NonConforming) == 0 && len(res.Internal) == 0 && res.Run != nil {
 		res.Internal = append(res.Internal, "the suite failed without a failing spec (see the Ginkgo report)")
 	}
@@ -191,9 +201,10 @@ func (s *suite) prepare() error {
 	default:
 		s.where = "the built-in catalogue"
 	}
-	if s.devs, err = selectDevices(ds, s.opts.Only, s.where); err != nil {
+	if s.all, err = selectDevices(ds, s.opts.Only, s.where); err != nil {
 		return err
 	}
+	s.devs, s.index = pickShard(s.all, s.opts.Shard)
 	if s.exps, err = expectations(); err != nil {
 		return fmt.Errorf("conformance: expected.yaml: %w", err)
 	}
@@ -226,7 +237,7 @@ func (s *suite) tree() {
 	Describe("device", func() {
 		for i, d := range s.devs {
 			for run := 1; run <= s.opts.Repeat; run++ {
-				s.deviceSpecs(i, run, d)
+				s.deviceSpecs(s.index[i], run, d) // a shard's device is set up as in the whole run
 			}
 		}
 	})

@@ -187,8 +187,9 @@ const stepTerminalSetUp = "terminal set-up"
 
 var consentItems = api.ConsentItems{Medication: true, Clinical: true, Checkup: true}
 
-// deviceSpecs declares the plan's specs for run `run` (1..Repeat) of device d (index i in the
-// tree): each run is the device's whole path afresh, with accounts and an activation of its own.
+// deviceSpecs declares the plan's specs for run `run` (1..Repeat) of device d, at position i of
+// the run's selection: each run is the device's whole path afresh, with accounts and an
+// activation of its own.
 func (s *suite) deviceSpecs(i, run int, d target.Device) {
 	dr := newDeviceRun(i, run, d)
 	s.runs = append(s.runs, dr)

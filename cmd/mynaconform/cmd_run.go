@@ -39,6 +39,7 @@ func runSuite(ctx context.Context, args []string) int {
 	slots := fs.Int("slots", 0, fmt.Sprintf("pcsc: vpcd slots to drive, one device each, 1..%d (default 2, the two of Debian's vpcd configuration)", conformance.MaxSlots))
 	verbose := fs.Bool("v", false, "also print Ginkgo's report of every spec")
 	timeout := fs.Duration("timeout", 24*time.Hour, "give up after this long")
+	shard := fs.String("shard", "", "run only shard `K/N` of the devices (one of N machines; 'mynaconform merge' joins the N result sets; docs/ci.md)")
 	usage := func() {
 		w := os.Stderr
 		fmt.Fprintln(w, "usage: mynaconform run [flags]\n\nRuns the conformance suite on every device of the target and writes the supported-device list.\nExit codes: 0 every verdict as required, 1 a device does not conform, 2 bad input or set-up, 3 internal error.\n\nflags:")
@@ -80,11 +81,18 @@ func runSuite(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(err.Error())
 	}
+	var part conformance.Shard
+	if set["shard"] {
+		if part, err = conformance.ParseShard(*shard); err != nil {
+			return fail(err.Error())
+		}
+	}
 	color := isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
 	opts := conformance.Options{
 		Target: *tgt, DevicesDir: *devices, Only: ids, Generate: *generate, Reader: *reader, Lab: *lab,
 		Out: *out, Verdicts: *verdicts, Lang: *lang, Concurrency: *parallel, Repeat: *repeat, Certify: *certifyKey, Slots: *slots,
 		Progress: os.Stdout, Color: color, GinkgoOutput: io.Discard, Verbose: *verbose, Timeout: *timeout,
+		Shard: part,
 	}
 	if *verbose {
 		opts.GinkgoOutput = os.Stdout
@@ -109,6 +117,10 @@ func runSuite(ctx context.Context, args []string) int {
 		if err := reports.Summary(os.Stdout, res.Run, color); err != nil {
 			return fail(err.Error(), conformance.ExitInternal)
 		}
+	}
+	if !res.Shard.IsZero() {
+		fmt.Printf("\n%s\n", pick(l, fmt.Sprintf("shard %s: %d of the %d devices (%s; 'mynaconform merge' joins the shards)", res.Shard, res.Devices, res.Selected, conformance.ShardFile),
+			fmt.Sprintf("シャード %s: 全 %d 台のうち %d 台（%s。'mynaconform merge' で結合）", res.Shard, res.Selected, res.Devices, conformance.ShardFile)))
 	}
 	if res.Out != "" {
 		parts := []string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, conformance.JUnitFile, conformance.GinkgoFile, conformance.TranscriptsDir + "/"}
