@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
@@ -70,11 +72,23 @@ func MergeShards(out string, dirs []string) (*Result, error) {
 		if abs == absOut {
 			return nil, usagef("-out %s is one of the shard folders: give a new folder for the merged result set", out)
 		}
-		sh, err := loadShard(d)
-		if err != nil {
-			return nil, err
-		}
-		shards = append(shards, sh)
+	}
+	// The shards are read side by side (their reports are the bulk of the work); the first
+	// folder that cannot be merged, in the order given, is the one named.
+	shards = make([]*shardSet, len(dirs))
+	errs := make([]error, len(dirs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, d := range dirs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			shards[i], errs[i] = loadShard(d)
+		})
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		return nil, err
 	}
 	if err := checkShards(shards); err != nil {
 		return nil, err
@@ -465,19 +479,33 @@ func writeMerged(st string, run *reports.Run, rep types.Report, shards []*shardS
 	if err := checkPlanAgainstReport(rep); err != nil {
 		return usagef("%v", err)
 	}
-	if err := reports.WriteAll(st, run); err != nil {
-		return err
+	// Four independent writes, side by side.
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = reports.WriteAll(st, run) })
+	wg.Go(func() { errs[1] = reporters.GenerateJUnitReport(rep, filepath.Join(st, JUnitFile)) })
+	wg.Go(func() { errs[2] = reporters.GenerateJSONReport(rep, filepath.Join(st, GinkgoFile)) })
+	wg.Go(func() { errs[3] = copyEntries(st, shards) })
+	wg.Wait()
+	return firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	if err := reporters.GenerateJUnitReport(rep, filepath.Join(st, JUnitFile)); err != nil {
-		return err
-	}
-	if err := reporters.GenerateJSONReport(rep, filepath.Join(st, GinkgoFile)); err != nil {
-		return err
-	}
+	return nil
+}
+
+// copyEntries puts every other entry of the shards' result sets into st: folders file by file,
+// files merge does not render by mergeOther.
+func copyEntries(st string, shards []*shardSet) error {
 	from := map[string]string{} // file of the result set -> the shard folder it came from
 	for _, name := range resultEntries {
 		if slices.Contains(shardFiles, name) {
-			continue // rendered above from the merged model and report, or (shard.json) used up
+			continue // rendered from the merged model and report, or (shard.json) used up
 		}
 		if err := mergeOther(st, name, shards); err != nil {
 			return err
