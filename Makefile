@@ -1,6 +1,7 @@
 # mynaconform: the single entry point. CI (.ci/run) calls the same targets.
 GO      ?= go
 OUT     ?= reports/out
+SHARDS  ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test bench hil deps fuzz vet fixtures scale
 
@@ -53,9 +54,10 @@ hil:
 deps:
 	@$(GO) mod download
 
-## scale: wall time of the suite for 10, 100, 1000 generated profiles, serial and ginkgo -p
+## scale: wall time of the suite for 10, 100, 1000 generated profiles: one process (one device at a
+## time, several at once), ginkgo -p, and SHARDS shard processes merged (default: one per CPU)
 scale:
-	bash conformance/scale.sh
+	SHARDS=$(SHARDS) bash conformance/scale.sh
 
 ## fixtures: regenerate the deterministic test PKI, photos and images from the seed
 fixtures:
