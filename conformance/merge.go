@@ -572,7 +572,12 @@ func mergeOther(st, name string, shards []*shardSet) error {
 	return os.WriteFile(filepath.Join(st, name), first, 0o644)
 }
 
+// copyFile puts src at dst: a hard link where the file system allows (a result set's files are
+// never changed in place: a run or merge replaces the whole folder), else a copy.
 func copyFile(src, dst string) error {
+	if os.Link(src, dst) == nil {
+		return nil
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err
