@@ -131,7 +131,14 @@ func (w *world) password(user string) string {
 // and a 一般利用者 account each logged in to the terminal once (changing the initial password),
 // and one activation code with the device's memo. It returns the code.
 func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen string) (string, error) {
-	if err := w.admin.EnableHomeVisit(ctx); err != nil {
+	// The administrator logs in for each terminal set-up: one session for the whole world would
+	// outlive the service's 8-hour session lifetime after 48 devices of ten minutes each.
+	admin, err := w.svc.AdminLogin(ctx, institutionCode, adminUser, adminPassword)
+	if err != nil {
+		return "", fmt.Errorf("admin login: %w", err)
+	}
+	defer func() { _ = admin.Logout(ctx) }()
+	if err := admin.EnableHomeVisit(ctx); err != nil {
 		return "", fmt.Errorf("enable 訪問診療等機能: %w", err)
 	}
 	today := w.clock.Now().In(time.FixedZone("JST", 9*3600)).Format(time.DateOnly)
@@ -140,7 +147,7 @@ func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen stri
 		{userGen, api.RoleGeneral, "訪問　事務"},
 	} {
 		initial, final := "Init-"+acc.user+"-26", "Suite-"+acc.user+"-26"
-		if _, err := w.admin.CreateAccount(ctx, api.CreateAccountRequest{
+		if _, err := admin.CreateAccount(ctx, api.CreateAccountRequest{
 			Role: acc.role, UserID: acc.user, UserName: acc.name, UserNameKana: "ホウモン　スタッフ",
 			StartDate: today, Password: initial,
 		}); err != nil {
@@ -155,7 +162,7 @@ func (w *world) setUpDevice(ctx context.Context, deviceID, userMed, userGen stri
 		w.passes[acc.user] = final
 		w.mu.Unlock()
 	}
-	code, err := w.admin.IssueActivationCode(ctx, "端末 "+deviceID)
+	code, err := admin.IssueActivationCode(ctx, "端末 "+deviceID)
 	if err != nil {
 		return "", fmt.Errorf("issue activation code: %w", err)
 	}
