@@ -91,7 +91,19 @@ func sameResultSet(t *testing.T, a, b string) {
 	t.Helper()
 	fa, fb := files(t, a), files(t, b)
 	if !slices.Equal(fa, fb) {
-		t.Fatalf("%s and %s hold different files:\n%v\n%v", a, b, fa, fb)
+		var onlyA, onlyB []string
+		for _, f := range fa {
+			if !slices.Contains(fb, f) {
+				onlyA = append(onlyA, f)
+			}
+		}
+		for _, f := range fb {
+			if !slices.Contains(fa, f) {
+				onlyB = append(onlyB, f)
+			}
+		}
+		t.Fatalf("%s and %s hold different files: only in the first %d (%v), only in the second %d (%v)",
+			a, b, len(onlyA), onlyA[:min(5, len(onlyA))], len(onlyB), onlyB[:min(5, len(onlyB))])
 	}
 	differ := 0
 	for _, rel := range fa {
@@ -169,7 +181,7 @@ func TestMergedShardsEqualSingleRun(t *testing.T) {
 			}
 			want := strings.Replace(singleErr, "mynaconform run: does not conform (-verdicts strict):", "mynaconform merge: does not conform:", 1)
 			if stderr != want {
-				t.Errorf("merge lists other failures than the single run:\n%s\nwant:\n%s", stderr, want)
+				t.Errorf("merge lists other failures than the single run: %s", firstDifference([]byte(want), []byte(stderr)))
 			}
 			if !strings.Contains(stdout, fmt.Sprintf("merged %d shards: %s (100 devices)", n, out)) {
 				t.Errorf("merge output:\n%s", stdout)
