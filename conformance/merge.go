@@ -144,6 +144,11 @@ type shardSet struct {
 // to a card).
 var shardFiles = []string{reports.MarkdownFile, reports.HTMLFile, reports.JSONFile, reports.CSVFile, JUnitFile, GinkgoFile, ShardFile}
 
+// mergedFields are the top-level fields of the JSON list that merge combines (mergeRuns); every
+// other one must be the same in all shards. A field that differs from run to run by nature (a
+// run ID) must be added here and combined in mergeRuns.
+var mergedFields = []string{"devices", "started"}
+
 func loadShard(dir string) (*shardSet, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -173,8 +178,9 @@ func loadShard(dir string) (*shardSet, error) {
 	if err := json.Unmarshal(b, &sh.header); err != nil {
 		return nil, usagef("%s: %v", filepath.Join(dir, reports.JSONFile), err)
 	}
-	delete(sh.header, "devices")
-	delete(sh.header, "started")
+	for _, k := range mergedFields {
+		delete(sh.header, k)
+	}
 
 	b, err = os.ReadFile(filepath.Join(dir, GinkgoFile))
 	if err != nil {
