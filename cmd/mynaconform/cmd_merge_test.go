@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mynaconform/mynaconform/formats/mynumber"
+	"github.com/mynaconform/mynaconform/reports/certify"
 	"github.com/mynaconform/mynaconform/reports/transcript"
 )
 
@@ -23,13 +27,18 @@ import (
 //     RunTime, Time and Duration.
 //   - Ginkgo's random seed, drawn for each run (junit.xml's RandomSeed property and the report's
 //     SuiteConfig): the run's ID.
-//   - In ginkgo-report.json, the argument words of a failure's stack trace: addresses in the
-//     process's memory.
+//   - Addresses in the process's memory: the argument words of a failure's stack trace, and a
+//     pointer field (the envelope) in a spec entry's printed form in ginkgo-report.json and in
+//     junit.xml's timelines.
 //   - In transcripts, the payload of the two commands made from the run's random draws: the
 //     terminal certificate of 80 A2 (the terminal key is generated in each process) and COMPUTE
 //     DIGITAL SIGNATURE (the digest of the service's random challenge) with the card's signature
 //     in its response. Their header, lengths, status word and modelled time are compared, as is
 //     every byte of every other exchange.
+//   - In a signed result (certificates/<device>.cose, -certify), its date and the SHA-256 of each
+//     transcript it names (the transcripts hold those random draws); every other field of the
+//     signed payload is compared, the signature must verify, and the hashes must be those of the
+//     merged set's own transcripts.
 var (
 	reStarted     = regexp.MustCompile(`"started": "[^"]*"`)
 	rePageStarted = regexp.MustCompile(`(Run started|実行開始) [0-9T:Z-]+`)
@@ -39,7 +48,7 @@ var (
 	reWallTime    = regexp.MustCompile(`\(([0-9]+(\.[0-9]+)?(h|m|s|ms|µs|ns))+\)`)
 	reReportTime  = regexp.MustCompile(`"(StartTime|EndTime|Time|SpecStartTime|CurrentNodeStartTime|CurrentStepStartTime)": "[^"]*"`)
 	reReportDur   = regexp.MustCompile(`"(RunTime|Duration|RandomSeed)": -?[0-9]+`)
-	reStackTrace  = regexp.MustCompile(`"FullStackTrace": "(\\.|[^"\\])*"`)
+	reStackTrace  = regexp.MustCompile(`"(FullStackTrace|Representation)": "(\\.|[^"\\])*"`)
 	reAddress     = regexp.MustCompile(`0x[0-9a-f]+\??`)
 )
 
@@ -55,6 +64,7 @@ func normalized(t *testing.T, rel string, b []byte) []byte {
 		b = reJUnitTime.ReplaceAll(b, []byte(`$1=""`))
 		b = reJUnitSeed.ReplaceAll(b, []byte(`<property name="RandomSeed" value="">`))
 		b = reClock.ReplaceAll(b, []byte("@ -"))
+		b = reAddress.ReplaceAll(b, []byte("0x-"))
 		return reWallTime.ReplaceAll(b, []byte("(-)"))
 	case name == "ginkgo-report.json":
 		b = reReportTime.ReplaceAll(b, []byte(`"$1": ""`))
@@ -86,8 +96,9 @@ func normalized(t *testing.T, rel string, b []byte) []byte {
 	return b
 }
 
-// sameResultSet fails t unless dirs a and b hold the same files with the same normalized bytes.
-func sameResultSet(t *testing.T, a, b string) {
+// sameResultSet fails t unless dirs a and b hold the same files with the same normalized bytes;
+// signed results are checked with pub (see above).
+func sameResultSet(t *testing.T, a, b string, pub crypto.PublicKey) {
 	t.Helper()
 	fa, fb := files(t, a), files(t, b)
 	if !slices.Equal(fa, fb) {
@@ -115,6 +126,13 @@ func sameResultSet(t *testing.T, a, b string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.HasSuffix(rel, ".cose") {
+			if err := sameSignedResult(x, y, pub, filepath.Join(a, "transcripts"), filepath.Join(b, "transcripts")); err != nil {
+				differ++
+				t.Errorf("%s: %v", rel, err)
+			}
+			continue
+		}
 		if nx, ny := normalized(t, rel, x), normalized(t, rel, y); !bytes.Equal(nx, ny) {
 			differ++
 			if differ <= 5 {
@@ -125,6 +143,38 @@ func sameResultSet(t *testing.T, a, b string) {
 	if differ > 5 {
 		t.Errorf("... %d files differ in all", differ)
 	}
+}
+
+// sameSignedResult: x (of the single run) and y (merged) verify with pub, each names its own set's
+// transcripts, and they sign the same result but for the date and the transcripts' hashes.
+func sameSignedResult(x, y []byte, pub crypto.PublicKey, dirX, dirY string) error {
+	if pub == nil {
+		return errors.New("a signed result, and no key to check it with")
+	}
+	rx, err := certify.Verify(x, pub)
+	if err != nil {
+		return fmt.Errorf("single run's: %w", err)
+	}
+	ry, err := certify.Verify(y, pub)
+	if err != nil {
+		return fmt.Errorf("merged: %w", err)
+	}
+	if err := certify.CheckTranscripts(rx, dirX); err != nil {
+		return fmt.Errorf("single run's: %w", err)
+	}
+	if err := certify.CheckTranscripts(ry, dirY); err != nil {
+		return fmt.Errorf("merged: %w", err)
+	}
+	for _, r := range []*certify.Result{rx, ry} {
+		r.Date = ""
+		for i := range r.Transcripts {
+			r.Transcripts[i].SHA256 = ""
+		}
+	}
+	if !reflect.DeepEqual(rx, ry) {
+		return fmt.Errorf("signs another result:\n  single: %+v\n  merged: %+v", rx, ry)
+	}
+	return nil
 }
 
 func firstDifference(x, y []byte) string {
@@ -186,9 +236,45 @@ func TestMergedShardsEqualSingleRun(t *testing.T) {
 			if !strings.Contains(stdout, fmt.Sprintf("merged %d shards: %s (100 devices)", n, out)) {
 				t.Errorf("merge output:\n%s", stdout)
 			}
-			sameResultSet(t, u.path("single"), u.path(out))
+			sameResultSet(t, u.path("single"), u.path(out), nil)
 		})
 	}
+}
+
+// TestMergeCarriesRepeatAndCertificates: with -repeat (a folder per run in transcripts/, pass
+// rates in the lists) and -certify (certificates/<device>.cose), the merged set is the single
+// run's too, and its signed results verify against its own transcripts.
+func TestMergeCarriesRepeatAndCertificates(t *testing.T) {
+	u := newUserRun(t)
+	if _, stderr, code := u.run(t, "keygen", "-key", "signer.pem", "-pub", "signer.pub"); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	pub, err := certify.LoadPublicKey(u.path("signer.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "-generate", "20", "-repeat", "2", "-certify", "signer.pem", "-verdicts", "record"}
+	if _, stderr, code := u.run(t, append(args, "-out", "single")...); code != 0 {
+		t.Fatalf("single run: exit %d: %s", code, stderr)
+	}
+	var dirs []string
+	for k := 1; k <= 3; k++ {
+		dir := fmt.Sprintf("shard-%d", k)
+		if _, stderr, code := u.run(t, append(args, "-shard", fmt.Sprintf("%d/3", k), "-out", dir)...); code != 0 {
+			t.Fatalf("shard %d/3: exit %d: %s", k, code, stderr)
+		}
+		dirs = append(dirs, dir)
+	}
+	if _, stderr, code := u.run(t, append([]string{"merge", "-out", "merged"}, dirs...)...); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	got := files(t, u.path("merged"))
+	for _, want := range []string{"certificates/gen-0007.cose", "transcripts/gen-0007/run-2/PIN-001.cbor"} {
+		if !slices.Contains(got, filepath.FromSlash(want)) {
+			t.Errorf("the merged set lacks %s", want)
+		}
+	}
+	sameResultSet(t, u.path("single"), u.path("merged"), pub)
 }
 
 // TestShardOfEmptyShare: more shards than devices leave some empty, and an empty shard is still
@@ -228,7 +314,7 @@ func TestShardOfEmptyShare(t *testing.T) {
 	if _, stderr, code := u.run(t, append([]string{"merge", "-out", "merged"}, dirs...)...); code != 0 {
 		t.Fatalf("merge: exit %d: %s", code, stderr)
 	}
-	sameResultSet(t, u.path("single"), u.path("merged"))
+	sameResultSet(t, u.path("single"), u.path("merged"), nil)
 }
 
 // TestMergeRefuses: folders that are not the complete shards of one run are refused with exit 2
