@@ -39,8 +39,8 @@ import (
 //
 // Refused with a *UsageError (exit 2), before anything is written: a folder that is not a
 // shard's complete result set, shards of different runs (suite version, target, selection,
-// -verdicts, language, number of shards, Ginkgo filters), shards overlapping in devices or
-// numbers, a missing shard.
+// -verdicts, language, -lab, -certify's key, number of shards, Ginkgo filters, any field of the
+// JSON list such as -repeat's), shards overlapping in devices or numbers, a missing shard.
 func MergeShards(out string, dirs []string) (*Result, error) {
 	if len(dirs) == 0 {
 		return nil, usagef("give the shard folders to merge (the -out of each 'mynaconform run -shard K/N')")
@@ -264,6 +264,7 @@ func checkShards(shards []*shardSet) error {
 			{"-verdicts", a.man.Verdicts, b.man.Verdicts},
 			{"the language (-lang)", a.man.Lang, b.man.Lang},
 			{"-lab", fmt.Sprint(a.man.Lab), fmt.Sprint(b.man.Lab)},
+			{"the signing key (-certify)", signerName(a.man.Signer), signerName(b.man.Signer)},
 			{"the number of shards", fmt.Sprint(a.man.Shards), fmt.Sprint(b.man.Shards)},
 			{"the devices selected (count)", fmt.Sprint(a.man.Selected), fmt.Sprint(b.man.Selected)},
 			{"the devices selected (their IDs)", a.man.SelectedSHA256, b.man.SelectedSHA256},
@@ -335,6 +336,13 @@ func checkShards(shards []*shardSet) error {
 		}
 	}
 	return nil
+}
+
+func signerName(keyID string) string {
+	if keyID == "" {
+		return "none"
+	}
+	return "key " + keyID[:min(16, len(keyID))]
 }
 
 func orAbsent(b json.RawMessage) string {

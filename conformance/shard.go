@@ -125,6 +125,9 @@ type shardManifest struct {
 	Verdicts  string `json:"verdicts"`
 	Lang      string `json:"lang"`
 	Lab       bool   `json:"lab,omitempty"`
+	// Signer is the key ID (certify.KeyID) of -certify's key: every shard's signed results are
+	// checked with one public key.
+	Signer string `json:"signer,omitempty"`
 	// Suite is the suite that ran: the binary's build and a digest of the test plan.
 	Suite suiteVersion `json:"suite"`
 	// Selected is the number of devices of the whole selection, SelectedSHA256 the SHA-256 of
@@ -199,6 +202,13 @@ func (s *suite) writeShardManifest() error {
 	}
 	for i, d := range s.devs {
 		m.Devices = append(m.Devices, shardDevice{ID: d.ID, Index: s.index[i]})
+	}
+	if s.signer != nil {
+		id, err := certify.KeyID(s.signer.Public())
+		if err != nil {
+			return err
+		}
+		m.Signer = id
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -334,6 +334,11 @@ func TestMergeRefuses(t *testing.T) {
 	shard("strict2", "-shard", "2/2", "-verdicts", "record")
 	shard("three1", "-shard", "1/3")
 	shard("whole")
+	shard("repeat2", "-shard", "2/2", "-repeat", "2")
+	if _, stderr, code := u.run(t, "keygen", "-key", "signer.pem", "-pub", "signer.pub"); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	shard("signed2", "-shard", "2/2", "-certify", "signer.pem")
 	copyDir(t, u.path("a2"), u.path("a2copy"))
 	copyDir(t, u.path("a2"), u.path("nojunit"))
 	os.Remove(u.path("nojunit", "junit.xml"))
@@ -360,6 +365,8 @@ func TestMergeRefuses(t *testing.T) {
 		{"disagree on target", []string{"a1", "pcsc2"}, "disagree on the target: a1 has emulator, pcsc2 has pcsc"},
 		{"disagree on the suite version", []string{"a1", "oldsuite"}, "oldsuite was made by mynaconform"},
 		{"disagree on the list's fields", []string{"a1", "tampered"}, `supported-devices.json disagree on "catalogue": a1 has "built-in (fixtures/devices)", tampered has "elsewhere"`},
+		{"disagree on -repeat", []string{"a1", "repeat2"}, `supported-devices.json disagree on "repeat": a1 has 1, repeat2 has 2`},
+		{"disagree on -certify", []string{"a1", "signed2"}, "disagree on the signing key (-certify): a1 has none, signed2 has key "},
 		{"disagree on the number of shards", []string{"a1", "three1"}, "disagree on the number of shards: a1 has 2, three1 has 3"},
 		{"incomplete: a shard missing", []string{"a1"}, "incomplete: no shard 2/2 among the 1 folders given"},
 		{"incomplete: a file missing", []string{"a1", "nojunit"}, "nojunit is incomplete: it has no junit.xml"},
