@@ -37,6 +37,37 @@ type outcome struct {
 	Envelope *reports.Envelope `json:"envelope,omitempty"`
 }
 
+// String is how Ginkgo shows the entry in its reports and JUnit: one stable line (with %+v they
+// carried the envelope's pointer address, different in every run, and the photo's bytes).
+func (o outcome) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", o.Device, o.Spec)
+	if o.Run > 0 {
+		fmt.Fprintf(&b, " run %d", o.Run)
+	}
+	if o.OK {
+		b.WriteString(" passed")
+	} else {
+		b.WriteString(" failed")
+	}
+	if o.Step != "" && !o.OK {
+		fmt.Fprintf(&b, " at %q", o.Step)
+	}
+	if o.Cause != "" {
+		fmt.Fprintf(&b, " (%s)", o.Cause)
+	}
+	if o.Reason != "" {
+		fmt.Fprintf(&b, ": %s", o.Reason)
+	}
+	if o.Tap > 0 {
+		fmt.Fprintf(&b, ", tap %.1f ms", float64(o.Tap)/float64(time.Millisecond))
+	}
+	if e := o.Envelope; e != nil {
+		fmt.Fprintf(&b, ", envelope: command %d, response %d, extended %v", e.LongestCommand, e.LongestResponse, e.Extended)
+	}
+	return b.String()
+}
+
 const outcomeEntry = "outcome"
 
 // specID is the first word of a spec's text ("PIN-001 consent in PIN mode" -> "PIN-001").
