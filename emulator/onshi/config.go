@@ -13,7 +13,7 @@ import (
 )
 
 // Config is everything a Server needs. Zero durations and counts take the defaults named on
-// each field (model values of onshi.md unless the seed says otherwise).
+// each field (model values of docs/onshi.md unless the seed says otherwise).
 type Config struct {
 	// Institutions bootstrapped at start (医療機関等 with their 管理アカウント). Existing ones keep
 	// their settings, and an existing admin keeps its password and lock (lockouts are durable).
