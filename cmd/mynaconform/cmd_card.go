@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,13 +29,21 @@ type cardSlot struct {
 	addr, persona, state string
 }
 
+const cardUsage = `usage: mynaconform card serve --persona ID [--vpcd ADDR] [--state FILE] [--persona ID ...]
+       mynaconform card serve --slots 127.0.0.1:35963=adult,127.0.0.1:35964=child
+
+Serves virtual My Number cards (fixtures personas) into pcscd through vsmartcard's vpcd
+driver until SIGINT/SIGTERM, dialling again whenever pcscd restarts. Needs pcscd with the
+vsmartcard-vpcd driver (apt-get install pcscd vsmartcard-vpcd); readers "Virtual PCD 00 00"
+(port 35963) and "Virtual PCD 00 01" (port 35964).`
+
 // runCard implements `mynaconform card serve`.
 func runCard(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprintln(os.Stderr, "usage: mynaconform card serve --persona ID [--vpcd ADDR] [--state FILE] [--persona ID ...]")
 		return 2
 	}
-	fs := flag.NewFlagSet("card serve", flag.ContinueOnError)
+	fs := newFlags("card serve", cardUsage)
 	var addrs, personas, states listFlag
 	fs.Var(&personas, "persona", "fixtures persona or card variant ID (mynaconform cards lists them; repeat for several cards, one per slot)")
 	fs.Var(&addrs, "vpcd", "vpcd address of the n-th card's slot (default 127.0.0.1:35963 for the first, 35964 for the second, ...)")
@@ -44,30 +51,16 @@ func runCard(ctx context.Context, args []string) int {
 	slots := fs.String("slots", "", "several cards at once as ADDR=PERSONA[:STATEFILE],... (instead of --vpcd/--persona)")
 	noQuickAck := fs.Bool("no-quickack", false, "do not set TCP_QUICKACK (reproduces the ~44 ms stall of Debian's vpcd)")
 	quiet := fs.Bool("q", false, "log errors only")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: mynaconform card serve --persona ID [--vpcd ADDR] [--state FILE] [--persona ID ...]
-       mynaconform card serve --slots 127.0.0.1:35963=adult,127.0.0.1:35964=child
-
-Serves virtual My Number cards (fixtures personas) into pcscd through vsmartcard's vpcd
-driver until SIGINT/SIGTERM, dialling again whenever pcscd restarts. Needs pcscd with the
-vsmartcard-vpcd driver (apt-get install pcscd vsmartcard-vpcd); readers "Virtual PCD 00 00"
-(port 35963) and "Virtual PCD 00 01" (port 35964).`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	pos, exit, done := parseFlags(fs, args[1:])
+	if done {
+		return exit
 	}
 	cards, err := cardSlots(*slots, addrs, personas, states)
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected arguments %q", fs.Args())
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("unexpected arguments %q", pos)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mynaconform card serve:", err)
-		fs.Usage()
-		return 2
+		return usageError(fs, err.Error()+" ('mynaconform card serve -h' lists the flags)")
 	}
 	level := slog.LevelInfo
 	if *quiet {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,30 +39,25 @@ type cardRow struct {
 	MF7F21       bool     `json:"mf_7f21"` // GET DATA 7F21 answers at MF level (newer cards)
 }
 
-// runCards implements `mynaconform cards [-json] [-at YYYY-MM-DD]`.
-func runCards(_ context.Context, args []string) int {
-	fs := flag.NewFlagSet("cards", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	at := fs.String("at", "", "certificate status at this date `YYYY-MM-DD` (default today)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: mynaconform cards [-json] [-at YYYY-MM-DD]
+const cardsUsage = `usage: mynaconform cards [-json] [-at YYYY-MM-DD]
 
 Lists the virtual My Number cards (マイナンバーカード) of the fixtures: each persona's own card and
 the card variants (other ATRs, スマホ用電子証明書 tokens, expired / revoked / untrusted auth
 certificates), with their ATR, JPKI token label, which PINs (暗証番号) are set, blocked keys,
 the status of the auth (利用者証明用) and signing (署名用) certificates, and what each is for.
-Serve one into pcscd with: mynaconform card serve --persona ID`)
-		fs.PrintDefaults()
+Serve one into pcscd with: mynaconform card serve --persona ID`
+
+// runCards implements `mynaconform cards [-json] [-at YYYY-MM-DD]`.
+func runCards(_ context.Context, args []string) int {
+	fs := newFlags("cards", cardsUsage)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	at := fs.String("at", "", "certificate status at this date `YYYY-MM-DD` (default today)")
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return 2
+	if len(pos) != 0 {
+		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	when := time.Now()
 	if *at != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -16,22 +15,15 @@ func init() {
 
 // runDevices implements `mynaconform devices [-json] [-dir DIR]`.
 func runDevices(_ context.Context, args []string) int {
-	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs := newFlags("devices", "usage: mynaconform devices [-json] [-dir DIR]\n\nLists the device profiles: ID, maker, model, OS, NFC, max transceive, extended APDUs,\nresponse cap, timeout, bit rate and the source of the facts.")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	dir := fs.String("dir", "", "read the profiles (*.yaml) from `DIR` instead of the built-in catalogue")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mynaconform devices [-json] [-dir DIR]\n\nLists the device profiles: ID, maker, model, OS, NFC, max transceive, extended APDUs,\nresponse cap, timeout, bit rate and the source of the facts.")
-		fs.PrintDefaults()
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return 2
+	if len(pos) != 0 {
+		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	var (
 		ps  []phone.Profile

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/mynaconform/mynaconform/conformance"
@@ -21,24 +18,12 @@ func init() {
 // the exit code is the run's: 0 every verdict as required, 1 a device does not conform, 2 the
 // folders are not the complete shards of one run, 3 a shard recorded an internal failure.
 func runMerge(_ context.Context, args []string) int {
-	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("merge", "usage: mynaconform merge [-out DIR] SHARD_DIR...\n\nJoins the result sets written by 'mynaconform run -shard K/N -out SHARD_DIR' (every K of one N,\nin any order) into the result set a single run would have written (docs/ci.md).\nExit codes: 0 every verdict as required, 1 a device does not conform, 2 the folders are not the\ncomplete shards of one run, 3 a shard recorded an internal error.\n\nflags:")
 	out := fs.String("out", "reports/out", "`folder` for the merged result set; its result set is replaced")
 	lang := fs.String("lang", "", "ja or en for this output (default: from LC_ALL, LC_MESSAGES or LANG; the lists keep the shards' language)")
-	usage := func() {
-		w := os.Stderr
-		fmt.Fprintln(w, "usage: mynaconform merge [-out DIR] SHARD_DIR...\n\nJoins the result sets written by 'mynaconform run -shard K/N -out SHARD_DIR' (every K of one N,\nin any order) into the result set a single run would have written (docs/ci.md).\nExit codes: 0 every verdict as required, 1 a device does not conform, 2 the folders are not the\ncomplete shards of one run, 3 a shard recorded an internal error.\n\nflags:")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	dirs, err := parseArgs(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return conformance.ExitOK
-		}
-		return failMerge(err.Error()+" ('mynaconform merge -h' lists the flags)", conformance.ExitUsage)
+	dirs, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
 	l := *lang
 	if l == "" {

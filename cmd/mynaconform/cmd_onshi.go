@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,7 +29,7 @@ func runOnshi(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: mynaconform onshi serve --listen ADDR --data DIR [flags]  (-h for the flags)")
 		return 2
 	}
-	fs := flag.NewFlagSet("onshi serve", flag.ContinueOnError)
+	fs := newFlags("onshi serve", "usage: mynaconform onshi serve --listen ADDR --data DIR [flags]\n\nServes the emulated qualification system (オンライン資格確認等システム), HTTP API v1, with its\nstate in DIR (docs/onshi.md). The admin password comes from --admin-password-file or $"+adminPasswordEnv+".")
 	listen := fs.String("listen", "127.0.0.1:8870", "address to listen on (port 0 picks one; the address is printed)")
 	data := fs.String("data", "", "data directory (SQLite database, created if missing) [required]")
 	inst := fs.String("institution", "1310123458", "医療機関コード (10 digits with a valid check digit) of the bootstrapped institution")
@@ -57,24 +56,26 @@ func runOnshi(ctx context.Context, args []string) int {
 	var crls []string
 	fs.Func("crl", "JPKI revocation list to load at start: X.509 CRL file, DER or PEM, signed by a trusted auth CA (repeatable)",
 		func(v string) error { crls = append(crls, v); return nil })
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	pos, exit, done := parseFlags(fs, args[1:])
+	if done {
+		return exit
+	}
+	if len(pos) > 0 {
+		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	if *data == "" {
-		fmt.Fprintln(os.Stderr, "onshi serve: --data is required")
-		return 2
+		return usageError(fs, "--data is required: the folder of the service's database")
 	}
 	pw, err := adminPassword(*adminPWFile)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "onshi serve:", err)
+		fmt.Fprintln(os.Stderr, "mynaconform onshi serve:", err)
 		return 2
 	}
 	insts := []onshi.InstitutionConfig{{Code: *inst, Name: *instName, AdminUser: *adminUser, AdminPassword: pw}}
 	for _, e := range extra {
 		code, name, ok := strings.Cut(e, "=")
 		if !ok || name == "" {
-			fmt.Fprintf(os.Stderr, "onshi serve: --institution-extra %q: want CODE=NAME\n", e)
+			fmt.Fprintf(os.Stderr, "mynaconform onshi serve: --institution-extra %q: want CODE=NAME\n", e)
 			return 2
 		}
 		insts = append(insts, onshi.InstitutionConfig{Code: code, Name: name, AdminUser: *adminUser, AdminPassword: pw})
@@ -89,7 +90,7 @@ func runOnshi(ctx context.Context, args []string) int {
 	for _, f := range crls {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "onshi serve: --crl:", err)
+			fmt.Fprintln(os.Stderr, "mynaconform onshi serve: --crl:", err)
 			return 2
 		}
 		cfg.CRLs = append(cfg.CRLs, b)
@@ -98,7 +99,7 @@ func runOnshi(ctx context.Context, args []string) int {
 		t0 := time.Now()
 		if *fakeStart != "" {
 			if t0, err = time.Parse(time.RFC3339, *fakeStart); err != nil {
-				fmt.Fprintln(os.Stderr, "onshi serve: --fake-clock-start:", err)
+				fmt.Fprintln(os.Stderr, "mynaconform onshi serve: --fake-clock-start:", err)
 				return 2
 			}
 		}
@@ -107,26 +108,26 @@ func runOnshi(ctx context.Context, args []string) int {
 	if *trust != "" {
 		roots, err := readCerts(*trust)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "onshi serve: --trust-auth-ca:", err)
+			fmt.Fprintln(os.Stderr, "mynaconform onshi serve: --trust-auth-ca:", err)
 			return 2
 		}
 		cfg.AuthRoots = roots
 	}
 	if cfg, err = onshifixtures.Config(cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "onshi serve:", err)
+		fmt.Fprintln(os.Stderr, "mynaconform onshi serve:", err)
 		return 1
 	}
 	srv, err := onshi.Open(*data, cfg)
 	if err != nil {
 		// Configuration the service refuses (institution code, admin password policy, a CRL
 		// that does not parse or is not signed by a trusted CA) is bad input; the rest is set-up.
-		fmt.Fprintln(os.Stderr, "onshi serve:", err)
+		fmt.Fprintln(os.Stderr, "mynaconform onshi serve:", err)
 		return 2
 	}
 	defer srv.Close()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "onshi serve:", err)
+		fmt.Fprintln(os.Stderr, "mynaconform onshi serve:", err)
 		return 1
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
@@ -137,14 +138,14 @@ func runOnshi(ctx context.Context, args []string) int {
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
-		fmt.Fprintln(os.Stderr, "onshi serve:", err)
+		fmt.Fprintln(os.Stderr, "mynaconform onshi serve:", err)
 		return 1
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintln(os.Stderr, "onshi serve:", err)
+		fmt.Fprintln(os.Stderr, "mynaconform onshi serve:", err)
 		return 1
 	}
 	return 0

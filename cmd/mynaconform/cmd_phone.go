@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,30 +43,24 @@ func runPhone(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, phoneUsage)
 		return 2
 	}
-	fs := flag.NewFlagSet("phone serve", flag.ContinueOnError)
+	fs := newFlags("phone serve", phoneUsage)
 	addr := fs.String("vpcd", vpcd.DefaultAddr, "vpcd `address` of the slot to dial (the app's host and port; Debian's slot 0 is port 35963)")
 	profileID := fs.String("profile", "", "device profile `ID` of the handset ('mynaconform devices' lists them)")
 	personaID := fs.String("persona", "", "persona or card variant `ID` of the card in its field ('mynaconform cards' lists them)")
 	dir := fs.String("devices", "", "read the profiles (*.yaml) from `DIR` instead of the built-in catalogue")
 	retap := fs.Duration("retap", vpcd.DefaultRetap, "time from a failure of the handset to the next tap")
 	quiet := fs.Bool("q", false, "log errors only (no APDUs, no connection events)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), phoneUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, exit, done := parseFlags(fs, args[1:])
+	if done {
+		return exit
 	}
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "mynaconform phone serve: "+format+"\n", a...)
 		return 2
 	}
 	switch {
-	case fs.NArg() > 0:
-		return bad("unexpected arguments %q", fs.Args())
+	case len(pos) > 0:
+		return bad("unexpected arguments %q", pos)
 	case *profileID == "":
 		return bad("--profile: missing (the handset's device profile ID; 'mynaconform devices' lists them)")
 	case *personaID == "":

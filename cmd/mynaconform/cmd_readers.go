@@ -34,9 +34,19 @@ type readerReport struct {
 	ProbeError string            `json:"probe_error,omitempty"`
 }
 
+const readersUsage = `usage: mynaconform readers [-json] [-probe]
+       mynaconform readers -probe -profile-out FILE (-persona ID | -lab) [-reader NAME] [-maker M -model M -os OS]
+
+Lists the readers pcscd knows, card presence and ATR. With -profile-out, measures the envelope of
+one reader with the My Number card in it (the longest command and response it carries, exactly,
+and whether it carries extended APDUs; commands a real card answers harmlessly, one VERIFY of
+照合番号B to open the card face) with round-trip times, and writes a device profile that
+'mynaconform run -devices DIR' runs in process (docs/lab.md). Exit codes: 0 ok, 1 the reader or
+card failed, 2 bad input.`
+
 // runReaders implements `mynaconform readers [-json] [-probe]`.
 func runReaders(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("readers", flag.ContinueOnError)
+	fs := newFlags("readers", readersUsage)
 	asJSON := fs.Bool("json", false, "print JSON")
 	probe := fs.Bool("probe", false, "probe each card with harmless commands for extended-APDU support (changes the card's selection)")
 	timeout := fs.Duration("timeout", 20*time.Second, "deadline for the whole listing and probing (with -profile-out: 10m)")
@@ -48,27 +58,12 @@ func runReaders(ctx context.Context, args []string) int {
 	model := fs.String("model", "", "-profile-out: the profile's model (default: the reader's name)")
 	osName := fs.String("os", "PC/SC reader (pcscd)", "-profile-out: the profile's OS (e.g. the handset's Android version)")
 	platform := fs.String("platform", "android", "-profile-out: android or ios")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: mynaconform readers [-json] [-probe]
-       mynaconform readers -probe -profile-out FILE (-persona ID | -lab) [-reader NAME] [-maker M -model M -os OS]
-
-Lists the readers pcscd knows, card presence and ATR. With -profile-out, measures the envelope of
-one reader with the My Number card in it (the longest command and response it carries, exactly,
-and whether it carries extended APDUs; commands a real card answers harmlessly, one VERIFY of
-照合番号B to open the card face) with round-trip times, and writes a device profile that
-'mynaconform run -devices DIR' runs in process (docs/lab.md). Exit codes: 0 ok, 1 the reader or
-card failed, 2 bad input.`)
-		fs.PrintDefaults()
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "mynaconform readers: unexpected arguments %q\n", fs.Args())
-		return 2
+	if len(pos) > 0 {
+		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

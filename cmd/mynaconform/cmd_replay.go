@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 
@@ -17,29 +15,24 @@ func init() {
 	register("replay", "send a recorded session to the virtual card and report where the answers differ", runReplay)
 }
 
-// runReplay implements `mynaconform replay [-persona ID] [-json] [-all] TRANSCRIPT`.
-// Exit codes: 0 no difference, 1 a real difference, 2 bad input, 3 internal error.
-func runReplay(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	personaID := fs.String("persona", "", "persona whose virtual card answers (default: the transcript's persona)")
-	asJSON := fs.Bool("json", false, "write the report as JSON")
-	all := fs.Bool("all", false, "list every APDU, also those answered the same")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: mynaconform replay [-persona ID] [-json] [-all] TRANSCRIPT
+const replayUsage = `usage: mynaconform replay [-persona ID] [-json] [-all] TRANSCRIPT
 
 Sends the commands of a recorded session (a .cbor transcript, e.g. recorded in lab mode on a real
 test card) to a virtual card of the persona and reports, APDU by APDU, where the answers differ.
 Signatures, challenges, masked secrets and per-card data are compared by length and layout;
 status words and record layouts must match. Masked PINs and 照合番号 are replaced by the persona's.
-Exit 0: no difference; 1: a real difference; 2: bad input.`)
-		fs.PrintDefaults()
-	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+Exit 0: no difference; 1: a real difference; 2: bad input.`
+
+// runReplay implements `mynaconform replay [-persona ID] [-json] [-all] TRANSCRIPT`.
+// Exit codes: 0 no difference, 1 a real difference, 2 bad input, 3 internal error.
+func runReplay(ctx context.Context, args []string) int {
+	fs := newFlags("replay", replayUsage)
+	personaID := fs.String("persona", "", "persona whose virtual card answers (default: the transcript's persona)")
+	asJSON := fs.Bool("json", false, "write the report as JSON")
+	all := fs.Bool("all", false, "list every APDU, also those answered the same")
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(os.Stderr, "mynaconform replay: want exactly one TRANSCRIPT file")

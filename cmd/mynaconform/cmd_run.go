@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,8 +21,7 @@ func init() {
 // input checked before the first spec) and prints the summary table. It needs neither the source
 // tree nor a Go toolchain: the device catalogue and expected.yaml are embedded.
 func runSuite(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("run", "usage: mynaconform run [flags]\n\nRuns the conformance suite on every device of the target and writes the supported-device list.\nExit codes: 0 every verdict as required, 1 a device does not conform, 2 bad input or set-up, 3 internal error.\n\nflags:")
 	out := fs.String("out", "reports/out", "result `folder`: the list (.md .html .json .csv), junit.xml, ginkgo-report.json, transcripts/; its result set is replaced by each run")
 	tgt := fs.String("target", "emulator", "emulator or pcsc (pcsc needs a binary built with -tags pcsc)")
 	only := fs.String("only", "", "comma-separated device `IDs` (default: every device; 'mynaconform devices' lists them)")
@@ -40,22 +38,12 @@ func runSuite(ctx context.Context, args []string) int {
 	verbose := fs.Bool("v", false, "also print Ginkgo's report of every spec")
 	timeout := fs.Duration("timeout", 24*time.Hour, "give up after this long")
 	shard := fs.String("shard", "", "run only shard `K/N` of the devices (one of N machines; 'mynaconform merge' joins the N result sets; docs/ci.md)")
-	usage := func() {
-		w := os.Stderr
-		fmt.Fprintln(w, "usage: mynaconform run [flags]\n\nRuns the conformance suite on every device of the target and writes the supported-device list.\nExit codes: 0 every verdict as required, 1 a device does not conform, 2 bad input or set-up, 3 internal error.\n\nflags:")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return conformance.ExitOK
-		}
-		return fail(err.Error() + " ('mynaconform run -h' lists the flags)")
-	}
-	if fs.NArg() > 0 {
-		return fail(fmt.Sprintf("unexpected argument %q: run takes flags only (e.g. -only %s)", fs.Arg(0), fs.Arg(0)))
+	if len(pos) > 0 {
+		return fail(fmt.Sprintf("unexpected argument %q: run takes flags only (e.g. -only %s)", pos[0], pos[0]))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 
@@ -16,27 +15,16 @@ func init() {
 
 // runTranscript implements `mynaconform transcript [-json] FILE`.
 func runTranscript(_ context.Context, args []string) int {
-	fs := flag.NewFlagSet("transcript", flag.ContinueOnError)
+	fs := newFlags("transcript", "usage: mynaconform transcript [-json] FILE\n\nPrints one transcript (.cbor) written by the conformance suite.")
 	asJSON := fs.Bool("json", false, "print the transcript as JSON instead of the readable form")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mynaconform transcript [-json] FILE\n\nPrints one transcript (.cbor) written by the conformance suite.")
-		fs.PrintDefaults()
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if len(pos) != 1 {
+		return usageError(fs, "want exactly one transcript FILE (.cbor)")
 	}
-	// Accept the flag after the file name too: `transcript FILE -json`.
-	rest := fs.Args()
-	if len(rest) == 2 && rest[1] == "-json" {
-		*asJSON, rest = true, rest[:1]
-	}
-	if len(rest) != 1 {
-		fs.Usage()
-		return 2
-	}
+	rest := pos
 	f, err := os.Open(rest[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mynaconform transcript:", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 
@@ -16,27 +15,22 @@ func init() {
 	register("keygen", "make an Ed25519 key pair (PEM) for signing conformance results", runKeygen)
 }
 
-// runVerify implements `mynaconform verify -key PUB [-transcripts DIR] [-json] RESULT`.
-// Exit codes: 0 valid, 1 the signature or a transcript does not match, 2 bad input.
-func runVerify(_ context.Context, args []string) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	keyPath := fs.String("key", "", "public key (PEM: PUBLIC KEY or CERTIFICATE) of the signer; required")
-	dir := fs.String("transcripts", "", "folder of the transcripts the result names: check each one's SHA-256")
-	asJSON := fs.Bool("json", false, "print the verified result as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: mynaconform verify -key PUB [-transcripts DIR] [-json] RESULT
+const verifyUsage = `usage: mynaconform verify -key PUB [-transcripts DIR] [-json] RESULT
 
 Checks a result written by 'mynaconform run -certify KEY' (a COSE_Sign1, RFC 9052): the signature
 with the signer's public key and, with -transcripts, every transcript it names.
-Exit 0: valid; 1: signature or transcripts do not match; 2: bad input.`)
-		fs.PrintDefaults()
-	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+Exit 0: valid; 1: signature or transcripts do not match; 2: bad input.`
+
+// runVerify implements `mynaconform verify -key PUB [-transcripts DIR] [-json] RESULT`.
+// Exit codes: 0 valid, 1 the signature or a transcript does not match, 2 bad input.
+func runVerify(_ context.Context, args []string) int {
+	fs := newFlags("verify", verifyUsage)
+	keyPath := fs.String("key", "", "public key (PEM: PUBLIC KEY or CERTIFICATE) of the signer; required")
+	dir := fs.String("transcripts", "", "folder of the transcripts the result names: check each one's SHA-256")
+	asJSON := fs.Bool("json", false, "print the verified result as JSON")
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
 	if len(pos) != 1 || *keyPath == "" {
 		fmt.Fprintln(os.Stderr, "mynaconform verify: want -key PUB and exactly one RESULT file")
@@ -104,15 +98,12 @@ Exit 0: valid; 1: signature or transcripts do not match; 2: bad input.`)
 
 // runKeygen implements `mynaconform keygen -key FILE -pub FILE`.
 func runKeygen(_ context.Context, args []string) int {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs := newFlags("keygen", "usage: mynaconform keygen -key FILE -pub FILE\n\nMakes an Ed25519 key pair for signing conformance results (run -certify KEY; verify -key PUB).")
 	priv := fs.String("key", "", "where to write the private key (PKCS#8 PEM, mode 0600); required")
 	pub := fs.String("pub", "", "where to write the public key (SPKI PEM); required")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, exit, done := parseFlags(fs, args)
+	if done {
+		return exit
 	}
 	if *priv == "" || *pub == "" || len(pos) > 0 {
 		fmt.Fprintln(os.Stderr, "mynaconform keygen: want -key FILE and -pub FILE")

@@ -66,6 +66,35 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// Every command answers -h with its usage on standard error (exit 0), a flag it does not have
+// with one line naming the command and the flag (exit 2), and a stray argument where it takes
+// none, or a missing one, with one line too (exit 2): no usage text wall, no Go type names.
+func TestCommandsFlags(t *testing.T) {
+	commands := [][]string{{"run"}, {"merge"}, {"devices"}, {"cards"}, {"onshi", "serve"}, {"card", "serve"},
+		{"phone", "serve"}, {"transcript"}, {"replay"}, {"verify"}, {"keygen"}}
+	for _, c := range commands {
+		name := strings.Join(c, " ")
+		t.Run(name, func(t *testing.T) {
+			_, stderr, code := run(t, append(append([]string{}, c...), "-h")...)
+			if code != 0 || !strings.HasPrefix(stderr, "usage: mynaconform "+name) || !strings.Contains(stderr, "\n  -") {
+				t.Errorf("-h: exit %d, want 0 with the usage and the flags:\n%s", code, stderr)
+			}
+			_, stderr, code = run(t, append(append([]string{}, c...), "-no-such-flag")...)
+			want := "mynaconform " + name + ": flag provided but not defined: -no-such-flag ('mynaconform " + name + " -h' lists the flags)\n"
+			if code != 2 || stderr != want {
+				t.Errorf("a bad flag: exit %d, stderr %q; want 2 and %q", code, stderr, want)
+			}
+		})
+	}
+	for _, args := range [][]string{{"devices", "x"}, {"cards", "x"}, {"transcript"}, {"transcript", "a", "b"},
+		{"replay"}, {"verify", "r.cose"}, {"keygen", "-key", "k"}, {"onshi", "serve", "x", "-data", t.TempDir()}, {"run", "x"}} {
+		_, stderr, code := run(t, args...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "mynaconform "+args[0]) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and one line", args, code, stderr)
+		}
+	}
+}
+
 func TestDevicesJSON(t *testing.T) {
 	stdout, stderr, code := run(t, "devices", "-json")
 	if code != 0 {

@@ -81,21 +81,25 @@ func (s *Server) adminSession(r *http.Request) (*authed, *reqInfo, error) {
 	return se, info(r), err
 }
 
+// adminRequest starts an administrator's request that has a body: the session first (an
+// unauthenticated request is refused as such whatever its body), then the body decoded into T.
+func adminRequest[T any](s *Server, w http.ResponseWriter, r *http.Request) (*authed, *reqInfo, T, error) {
+	var req T
+	se, ri, err := s.adminSession(r)
+	if err == nil {
+		err = s.decode(w, r, &req)
+	}
+	return se, ri, req, err
+}
+
 // adminPassword is the administrator's パスワード変更: the current password (wrong ones count
 // towards the lock) and a new one meeting the policy. The admin's other sessions end.
 func (s *Server) adminPassword(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, ri, err := s.adminSession(r)
+	se, ri, req, err := adminRequest[api.AdminPasswordRequest](s, w, r)
 	if err != nil {
 		return 0, nil, err
 	}
-	var req api.AdminPasswordRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return 0, nil, err
-	}
-	if req.NewPassword == req.Password {
-		return 0, nil, api.New(api.CodePasswordPolicy, "the new password must differ from the current one")
-	}
-	if err := checkPasswordPolicy(req.NewPassword, se.userID); err != nil {
+	if err := checkNewPassword(req.NewPassword, req.Password, se.userID); err != nil {
 		return 0, nil, err
 	}
 	row, ok, err := s.readPassword(ri, "admins", se.institution, se.userID, req.Password)
@@ -139,12 +143,8 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) (int, any, 
 
 // putSettings updates 環境設定情報: 訪問診療等機能 利用する needs the terms of use accepted.
 func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, ri, err := s.adminSession(r)
+	se, ri, req, err := adminRequest[api.SettingsRequest](s, w, r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req api.SettingsRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
 	now := s.now()
@@ -181,12 +181,8 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) (int, any, 
 
 // issueCode issues one アクティベーションコード with its 端末識別メモ情報 (one click, one code).
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, ri, err := s.adminSession(r)
+	se, ri, req, err := adminRequest[api.IssueCodeRequest](s, w, r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req api.IssueCodeRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
 	if !checkText(req.Memo, 50) {
@@ -300,12 +296,8 @@ func checkAccountFields(role, name, kana, start string) error {
 // createAccount is アカウント管理(登録). User IDs are unique per institution regardless of case,
 // also against deleted accounts (their IDs stay in the audit trail).
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, ri, err := s.adminSession(r)
+	se, ri, req, err := adminRequest[api.CreateAccountRequest](s, w, r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req api.CreateAccountRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
 	if !userIDRE.MatchString(req.UserID) {
@@ -403,12 +395,8 @@ func (s *Server) accountWrite(ri *reqInfo, inst, user string, fn func(tx *sql.Tx
 // updateAccount is アカウント管理(更新): role, names and start date. A change of role or start
 // date ends the account's sessions (they carry the role).
 func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, ri, err := s.adminSession(r)
+	se, ri, req, err := adminRequest[api.UpdateAccountRequest](s, w, r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req api.UpdateAccountRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
 	if err := checkAccountFields(req.Role, req.UserName, req.UserNameKana, req.StartDate); err != nil {
@@ -481,12 +469,8 @@ func (s *Server) suspendAccount(on bool) handlerFunc {
 }
 
 func (s *Server) unlockAccount(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	se, ri, err := s.adminSession(r)
+	se, ri, req, err := adminRequest[api.UnlockRequest](s, w, r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req api.UnlockRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
 	user := r.PathValue("user")

@@ -65,10 +65,7 @@ func (s *Server) terminalLogin(w http.ResponseWriter, r *http.Request) (int, any
 	}
 	var newHash string
 	if req.NewPassword != "" {
-		if req.NewPassword == req.Password {
-			return 0, nil, api.New(api.CodePasswordPolicy, "the new password must differ from the current one")
-		}
-		if err := checkPasswordPolicy(req.NewPassword, row.userID); err != nil {
+		if err := checkNewPassword(req.NewPassword, req.Password, row.userID); err != nil {
 			return 0, nil, err
 		}
 		if ok {
@@ -127,10 +124,7 @@ func (s *Server) terminalPassword(w http.ResponseWriter, r *http.Request) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	if req.NewPassword == req.Password {
-		return 0, nil, api.New(api.CodePasswordPolicy, "the new password must differ from the current one")
-	}
-	if err := checkPasswordPolicy(req.NewPassword, row.userID); err != nil {
+	if err := checkNewPassword(req.NewPassword, req.Password, row.userID); err != nil {
 		return 0, nil, err
 	}
 	h, err := hashPassword(req.NewPassword, s.cfg.PasswordIterations)

@@ -45,6 +45,15 @@ func passwordCore(s string) string {
 	return deleet.Replace(s)
 }
 
+// checkNewPassword is the policy for a password change: the new password differs from the
+// current one and meets checkPasswordPolicy.
+func checkNewPassword(newPassword, current, userID string) error {
+	if newPassword == current {
+		return api.New(api.CodePasswordPolicy, "the new password must differ from the current one")
+	}
+	return checkPasswordPolicy(newPassword, userID)
+}
+
 // checkPasswordPolicy applies the policy for the account userID.
 func checkPasswordPolicy(pw, userID string) error {
 	if len(pw) < 8 || len(pw) > 64 {

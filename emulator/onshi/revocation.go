@@ -189,12 +189,8 @@ func (s *Server) loadStoredCRLs() error {
 
 // putCRL loads a revocation list (PUT /v1/admin/crl).
 func (s *Server) putCRL(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	_, ri, err := s.adminSession(r)
+	_, ri, req, err := adminRequest[api.CRLRequest](s, w, r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req api.CRLRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return 0, nil, err
 	}
 	info, err := s.storeCRL(ri, req.CRL, s.now())
