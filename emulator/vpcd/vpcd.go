@@ -103,32 +103,20 @@ func Dial(ctx context.Context, addr string, card Card, opts ...Option) error {
 		return fmt.Errorf("vpcd: bad address %q: %w", addr, err)
 	}
 	c := newConfig(opts)
-	wait := c.minBackoff
 	for {
-		conn, err := c.dialer.DialContext(ctx, "tcp", addr)
+		conn, ok := dialVPCD(ctx, addr, c)
+		if !ok {
+			return nil
+		}
+		c.log.Info("vpcd connected", "addr", addr)
+		err := serve(ctx, conn, card, c)
 		if ctx.Err() != nil {
-			if conn != nil {
-				conn.Close()
-			}
 			return nil
 		}
-		if err == nil {
-			c.log.Info("vpcd connected", "addr", addr)
-			wait = c.minBackoff
-			err = serve(ctx, conn, card, c)
-			if ctx.Err() != nil {
-				return nil
-			}
-			c.log.Info("vpcd disconnected", "addr", addr, "err", err)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		c.log.Info("vpcd disconnected", "addr", addr, "err", err)
+		if !sleep(ctx, c.minBackoff) {
 			return nil
-		case <-t.C:
 		}
-		wait = min(2*wait, c.maxBackoff)
 	}
 }
 
