@@ -3,7 +3,7 @@ GO      ?= go
 OUT     ?= reports/out
 SHARDS  ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test bench hil deps fuzz vet fixtures scale
+.PHONY: run test bench hil deps fuzz race vet fixtures scale
 
 ## run: the conformance suite on the emulator target, every device profile; writes $(OUT)/
 run: deps
@@ -12,6 +12,7 @@ run: deps
 ## test: vet, all tests, go test vs ginkgo -p agreement, a short fuzz run, and the PC/SC path (make hil)
 test: deps vet
 	$(GO) test -count=1 ./...
+	$(MAKE) race
 	bash conformance/parallel.sh
 	$(MAKE) fuzz
 	$(MAKE) hil
@@ -21,6 +22,10 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	@if pkg-config --exists libpcsclite 2>/dev/null; then $(GO) vet -tags pcsc ./...; fi
+
+## race: the packages that run devices, slots, workers and the store's writers concurrently, under the race detector
+race:
+	$(GO) test -race -count=1 ./conformance/... ./emulator/... ./readers/... ./reports/...
 
 ## fuzz: bounded fuzzing of every byte and request entry point (their seed corpora run in 'go test' too).
 ## Budgets are execution counts, not durations: with a duration Go 1.26's fuzz coordinator can
