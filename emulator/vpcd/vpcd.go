@@ -190,6 +190,9 @@ func (f *framer) read() ([]byte, error) {
 	// A fresh buffer per message: a card may keep slices of its command.
 	msg := make([]byte, binary.BigEndian.Uint16(f.hdr[:]))
 	if _, err := io.ReadFull(f.conn, msg); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the peer left after a length: mid-message, not between messages
+		}
 		return nil, fmt.Errorf("vpcd: read %d-byte message: %w", len(msg), err)
 	}
 	return msg, nil
