@@ -79,7 +79,7 @@ func failure(lang string, m ModeResult) string {
 	case reason != "":
 		return reason
 	}
-	return "failed (no reason recorded)"
+	return txtNoReason.in(lang)
 }
 
 // reasons lists the failure of each × mode, prefixed with the mode's name, with its remedy.

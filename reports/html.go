@@ -200,10 +200,10 @@ func WriteHTML(w io.Writer, r *Run) error {
 			row.Source = txtSynthetic.in(lang)
 		}
 		if !dev.PIN.Supported {
-			row.Reasons = append(row.Reasons, htmlReason{txtPINShort.in(lang), oneLine(failedStep(lang, dev.PIN.FailedStep)), reasonText(dev.PIN), oneLine(dev.PIN.Remedy)})
+			row.Reasons = append(row.Reasons, htmlReason{txtPINShort.in(lang), oneLine(failedStep(lang, dev.PIN.FailedStep)), reasonText(lang, dev.PIN), oneLine(dev.PIN.Remedy)})
 		}
 		if !dev.Visual.Supported {
-			row.Reasons = append(row.Reasons, htmlReason{txtVisualShort.in(lang), oneLine(failedStep(lang, dev.Visual.FailedStep)), reasonText(dev.Visual), oneLine(dev.Visual.Remedy)})
+			row.Reasons = append(row.Reasons, htmlReason{txtVisualShort.in(lang), oneLine(failedStep(lang, dev.Visual.FailedStep)), reasonText(lang, dev.Visual), oneLine(dev.Visual.Remedy)})
 		}
 		if dev.Visual.Supported && len(dev.FacePhoto) > 0 {
 			t := thumbs.get(dev.FacePhoto)
@@ -218,9 +218,9 @@ func WriteHTML(w io.Writer, r *Run) error {
 	return bw.Flush()
 }
 
-func reasonText(m ModeResult) string {
+func reasonText(lang string, m ModeResult) string {
 	if m.FailedStep == "" && m.Reason == "" {
-		return "failed (no reason recorded)"
+		return txtNoReason.in(lang)
 	}
 	return oneLine(m.Reason)
 }

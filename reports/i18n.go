@@ -155,6 +155,7 @@ var (
 	txtNo          = text{"no", "なし"}
 	txtUnknown     = text{"unknown", "不明"}
 	txtRemedy      = text{"Remedy", "対処"}
+	txtNoReason    = text{"failed (no reason recorded)", "失敗（理由の記録なし）"}
 	txtCatalogue   = text{"Device catalogue", "端末カタログ"}
 	txtStarted     = text{"Run started", "実行開始"}
 	txtDevices     = text{"Devices", "端末数"}

@@ -204,7 +204,7 @@ func TestHTML(t *testing.T) {
 
 func TestHTMLJapanese(t *testing.T) {
 	page := render(t, WriteHTML, Localize(sampleRun(t), LangJA))
-	for _, want := range []string{`<html lang="ja">`, "対応端末一覧", "暗証番号", "目視確認", "実機の測定ではなく予測", "対処:", "端末証明書の送信（80 A2）"} {
+	for _, want := range []string{`<html lang="ja">`, "対応端末一覧", "暗証番号", "目視確認", "実機の測定ではなく予測", "対処:", "端末証明書の送信（80 A2）", "失敗（理由の記録なし）"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("Japanese page lacks %q", want)
 		}
@@ -212,7 +212,7 @@ func TestHTMLJapanese(t *testing.T) {
 	if !strings.Contains(page, "実測の送受信範囲") || !strings.Contains(page, "カードに届かず") {
 		t.Error("the Japanese page does not name the measured envelope in Japanese")
 	}
-	if strings.Contains(page, "Tap time") || strings.Contains(page, "Remedy") {
+	if strings.Contains(page, "Tap time") || strings.Contains(page, "Remedy") || strings.Contains(page, "no reason recorded") {
 		t.Error("English headings on the Japanese page")
 	}
 }
