@@ -48,6 +48,16 @@ func parseFlags(c *flagSet, args []string) (pos []string, code int, done bool) {
 	return pos, 0, false
 }
 
+// parseNoArgs is parseFlags for a command that takes flags only: a positional argument is
+// refused in one line (exit 2).
+func parseNoArgs(c *flagSet, args []string) (code int, done bool) {
+	pos, code, done := parseFlags(c, args)
+	if !done && len(pos) > 0 {
+		return usageError(c, fmt.Sprintf("unexpected arguments %q", pos)), true
+	}
+	return code, done
+}
+
 // usageError prints "mynaconform COMMAND: msg" as one line and returns the exit code of bad
 // input (2).
 func usageError(c *flagSet, msg string) int {

@@ -52,12 +52,8 @@ func runCards(_ context.Context, args []string) int {
 	fs := newFlags("cards", cardsUsage)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	at := fs.String("at", "", "certificate status at this date `YYYY-MM-DD` (default today)")
-	pos, exit, done := parseFlags(fs, args)
-	if done {
+	if exit, done := parseNoArgs(fs, args); done {
 		return exit
-	}
-	if len(pos) != 0 {
-		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	when := time.Now()
 	if *at != "" {

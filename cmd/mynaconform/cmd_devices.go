@@ -18,12 +18,8 @@ func runDevices(_ context.Context, args []string) int {
 	fs := newFlags("devices", "usage: mynaconform devices [-json] [-dir DIR]\n\nLists the device profiles: ID, maker, model, OS, NFC, max transceive, extended APDUs,\nresponse cap, timeout, bit rate and the source of the facts.")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	dir := fs.String("dir", "", "read the profiles (*.yaml) from `DIR` instead of the built-in catalogue")
-	pos, exit, done := parseFlags(fs, args)
-	if done {
+	if exit, done := parseNoArgs(fs, args); done {
 		return exit
-	}
-	if len(pos) != 0 {
-		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	var (
 		ps  []phone.Profile

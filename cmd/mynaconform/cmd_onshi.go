@@ -56,12 +56,8 @@ func runOnshi(ctx context.Context, args []string) int {
 	var crls []string
 	fs.Func("crl", "JPKI revocation list to load at start: X.509 CRL file, DER or PEM, signed by a trusted auth CA (repeatable)",
 		func(v string) error { crls = append(crls, v); return nil })
-	pos, exit, done := parseFlags(fs, args[1:])
-	if done {
+	if exit, done := parseNoArgs(fs, args[1:]); done {
 		return exit
-	}
-	if len(pos) > 0 {
-		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	if *data == "" {
 		return usageError(fs, "--data is required: the folder of the service's database")

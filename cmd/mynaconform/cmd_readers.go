@@ -58,12 +58,8 @@ func runReaders(ctx context.Context, args []string) int {
 	model := fs.String("model", "", "-profile-out: the profile's model (default: the reader's name)")
 	osName := fs.String("os", "PC/SC reader (pcscd)", "-profile-out: the profile's OS (e.g. the handset's Android version)")
 	platform := fs.String("platform", "android", "-profile-out: android or ios")
-	pos, exit, done := parseFlags(fs, args)
-	if done {
+	if exit, done := parseNoArgs(fs, args); done {
 		return exit
-	}
-	if len(pos) > 0 {
-		return usageError(fs, fmt.Sprintf("unexpected arguments %q", pos))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
