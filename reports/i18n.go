@@ -39,8 +39,8 @@ var Causes = []string{
 // device's max transceive, %[2]d its response cap.
 var remedies = map[string][2]string{
 	CauseTransceiveLength: {
-		"The handset carries at most %[1]d bytes per command, and this step needs a longer one: 目視確認 sends the terminal certificate (80 A2) as one extended-length command of several hundred bytes. Vendor: raise the NFC stack's ISO-DEP maximum transceive length above 261 bytes (Android: ISO_DEP_MAX_TRANSCEIVE in the NFC HAL configuration; the fixed ROMs use 0xFEFF = 65279) so that IsoDep.getMaxTransceiveLength() > 261 and isExtendedLengthApduSupported() is true.",
-		"この端末は 1 回のコマンドで最大 %[1]d バイトしか送れませんが、この手順にはそれより長いコマンドが必要です（目視確認では端末証明書 80 A2 を数百バイトの拡張長コマンド 1 回で送ります）。メーカーの対処：NFC スタックの ISO-DEP 最大送受信長を 261 バイトより大きくしてください（Android では NFC HAL 設定の ISO_DEP_MAX_TRANSCEIVE。修正済み ROM は 0xFEFF = 65279）。IsoDep.getMaxTransceiveLength() が 261 を超え、isExtendedLengthApduSupported() が true になれば対応できます。",
+		"The handset carries at most %[1]d bytes per command, and this step needs a longer one: 目視確認 sends the terminal certificate (80 A2) as one extended-length command of several hundred bytes. Vendor: raise the NFC stack's ISO-DEP maximum transceive length to cover the longest command the app sends (Android: ISO_DEP_MAX_TRANSCEIVE in the NFC HAL configuration; the fixed ROMs use 0xFEFF = 65279, and any value above 261 also makes isExtendedLengthApduSupported() true).",
+		"この端末は 1 回のコマンドで最大 %[1]d バイトしか送れませんが、この手順にはそれより長いコマンドが必要です（目視確認では端末証明書 80 A2 を数百バイトの拡張長コマンド 1 回で送ります）。メーカーの対処：NFC スタックの ISO-DEP 最大送受信長を、アプリが送る最長のコマンドが収まる値まで上げてください（Android では NFC HAL 設定の ISO_DEP_MAX_TRANSCEIVE。修正済み ROM は 0xFEFF = 65279。261 バイトを超える値にすると isExtendedLengthApduSupported() も true になります）。",
 	},
 	CauseResponseCap: {
 		"The NFC link was lost on a response longer than the handset delivers (%[2]d bytes). Vendor: raise the response limit of the NFC stack; an app must read in pieces below it (iOS: 1693 bytes).",
