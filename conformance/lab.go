@@ -65,10 +65,10 @@ func checkLabEnv(o *Options) error {
 		return nil
 	}
 	if o.Target != "pcsc" || o.Reader == "" {
-		return usagef("-lab needs -target pcsc -reader NAME (the reader holding the test card)")
+		return usagej("-lab needs -target pcsc -reader NAME (the reader holding the test card)", "-lab には -target pcsc -reader 名前（テストカードを置いたリーダー）が必要です")
 	}
 	if len(os.Getenv(envLabPIN)) != 4 || len(os.Getenv(envLabVerificationB)) != 14 {
-		return usagef("-lab: set %s (4 digits) and %s (14 digits) for the test card", envLabPIN, envLabVerificationB)
+		return usagej("-lab: set %s (4 digits) and %s (14 digits) for the test card", "-lab: テストカードの %s（4 桁）と %s（14 桁）を設定してください", envLabPIN, envLabVerificationB)
 	}
 	return nil
 }

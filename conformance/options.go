@@ -69,12 +69,36 @@ const (
 )
 
 // UsageError is a bad input or set-up (exit code 2): one line naming the flag, file or field
-// and what is allowed.
-type UsageError struct{ Msg string }
+// and what is allowed. Msg is English; JA is the same in Japanese where it is written (the
+// inputs of 'run'), else empty.
+type UsageError struct{ Msg, JA string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
+// In is the message in lang (English where no Japanese is written).
+func (e *UsageError) In(lang string) string {
+	if lang == reports.LangJA && e.JA != "" {
+		return e.JA
+	}
+	return e.Msg
+}
+
+// MessageIn is err's message in lang: a UsageError's in that language, any other error's own.
+func MessageIn(lang string, err error) string {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return ue.In(lang)
+	}
+	return err.Error()
+}
+
 func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// usagej is usagef with the message in Japanese too, from the same arguments (%[n]v where the
+// Japanese needs another order).
+func usagej(en, ja string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(en, a...), JA: fmt.Sprintf(ja, a...)}
+}
 
 // Exit codes of a run (docs/exit-codes.md).
 const (
@@ -112,7 +136,8 @@ func ParseIDList(flagName, s string) ([]string, error) {
 	for i, part := range strings.Split(s, ",") {
 		id := strings.TrimSpace(part)
 		if id == "" {
-			return nil, usagef("-%s: entry %d of %q is empty (write IDs separated by commas, e.g. google-nexus-s,apple-iphone-ios13)", flagName, i+1, s)
+			return nil, usagej("-%s: entry %d of %q is empty (write IDs separated by commas, e.g. google-nexus-s,apple-iphone-ios13)",
+				"-%[1]s: %[3]q の %[2]d 番目が空です（ID はカンマ区切りで書いてください。例: google-nexus-s,apple-iphone-ios13）", flagName, i+1, s)
 		}
 		if !slices.Contains(out, id) {
 			out = append(out, id)
@@ -149,48 +174,48 @@ func (o *Options) normalize() error {
 	switch o.Target {
 	case "emulator", "pcsc":
 	default:
-		return usagef("-target: %q is not a target (allowed: emulator, pcsc)", o.Target)
+		return usagej("-target: %q is not a target (allowed: emulator, pcsc)", "-target: %q は対象ではありません（指定できるもの: emulator, pcsc）", o.Target)
 	}
 	switch o.Verdicts {
 	case "expect", "strict", "record":
 	default:
-		return usagef("-verdicts: %q is not allowed (allowed: expect, strict, record)", o.Verdicts)
+		return usagej("-verdicts: %q is not allowed (allowed: expect, strict, record)", "-verdicts: %q は指定できません（指定できるもの: expect, strict, record）", o.Verdicts)
 	}
 	if o.Lang != reports.LangJA && o.Lang != reports.LangEN {
-		return usagef("-lang: %q is not allowed (allowed: ja, en)", o.Lang)
+		return usagej("-lang: %q is not allowed (allowed: ja, en)", "-lang: %q は指定できません（指定できるもの: ja, en）", o.Lang)
 	}
 	if o.Generate < 0 || o.Generate > MaxGenerate {
-		return usagef("-generate: %d is outside 1..%d", o.Generate, MaxGenerate)
+		return usagej("-generate: %d is outside 1..%d", "-generate: %d は 1〜%d の範囲外です", o.Generate, MaxGenerate)
 	}
 	if o.Repeat == 0 {
 		o.Repeat = 1
 	}
 	if o.Repeat < 1 || o.Repeat > MaxRepeat {
-		return usagef("-repeat: %d is outside 1..%d", o.Repeat, MaxRepeat)
+		return usagej("-repeat: %d is outside 1..%d", "-repeat: %d は 1〜%d の範囲外です", o.Repeat, MaxRepeat)
 	}
 	if o.Slots < 0 || o.Slots > MaxSlots {
-		return usagef("-slots: %d is outside 1..%d", o.Slots, MaxSlots)
+		return usagej("-slots: %d is outside 1..%d", "-slots: %d は 1〜%d の範囲外です", o.Slots, MaxSlots)
 	}
 	if o.Slots > 0 && (o.Target != "pcsc" || o.Reader != "") {
-		return usagef("-slots is for -target pcsc without -reader (one device per vpcd slot)")
+		return usagej("-slots is for -target pcsc without -reader (one device per vpcd slot)", "-slots は -reader を付けない -target pcsc 用です（vpcd のスロットごとに 1 台）")
 	}
 	if o.Certify != "" && o.Out == "" {
-		return usagef("-certify needs -out: the signed results are written into the result set (certificates/)")
+		return usagej("-certify needs -out: the signed results are written into the result set (certificates/)", "-certify には -out が必要です: 署名付きの結果は結果セット（certificates/）に書き込まれます")
 	}
 	if o.Concurrency < 0 || o.Concurrency > MaxConcurrency {
-		return usagef("-p: %d is outside 1..%d (0: the target's figure)", o.Concurrency, MaxConcurrency)
+		return usagej("-p: %d is outside 1..%d (0: the target's figure)", "-p: %d は 1〜%d の範囲外です（0 は対象ごとの既定値）", o.Concurrency, MaxConcurrency)
 	}
 	if err := o.Shard.check(); err != nil {
 		return err
 	}
 	if o.Generate > 0 && o.DevicesDir != "" {
-		return usagef("-generate and -devices exclude each other (generated profiles replace the catalogue)")
+		return usagej("-generate and -devices exclude each other (generated profiles replace the catalogue)", "-generate と -devices は同時に指定できません（生成したプロファイルが端末カタログの代わりになります）")
 	}
 	if o.Target == "pcsc" && (o.Generate > 0 || o.DevicesDir != "") {
-		return usagef("-devices and -generate are for -target emulator; -target pcsc uses the readers pcscd knows")
+		return usagej("-devices and -generate are for -target emulator; -target pcsc uses the readers pcscd knows", "-devices と -generate は -target emulator 用です。-target pcsc では pcscd が認識しているリーダーを使います")
 	}
 	if o.Target != "pcsc" && (o.Reader != "" || o.Lab) {
-		return usagef("-reader and -lab need -target pcsc")
+		return usagej("-reader and -lab need -target pcsc", "-reader と -lab には -target pcsc が必要です")
 	}
 	if o.DevicesDir != "" {
 		if err := checkDevicesDir(o.DevicesDir); err != nil {
@@ -210,19 +235,20 @@ func (o *Options) normalize() error {
 func checkDevicesDir(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return usagef("-devices: %s does not exist", dir)
+		return usagej("-devices: %s does not exist", "-devices: %s がありません", dir)
 	}
 	if !st.IsDir() {
-		return usagef("-devices: %s is not a folder (give the folder that holds the *.yaml profiles)", dir)
+		return usagej("-devices: %s is not a folder (give the folder that holds the *.yaml profiles)", "-devices: %s はフォルダではありません（*.yaml のプロファイルがあるフォルダを指定してください）", dir)
 	}
 	yml, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
 	if len(yml) > 0 {
 		base := filepath.Base(yml[0])
-		return usagef("-devices: %s: profiles end in .yaml, not .yml (rename it to %s.yaml)", filepath.Join(dir, base), strings.TrimSuffix(base, ".yml"))
+		return usagej("-devices: %s: profiles end in .yaml, not .yml (rename it to %s.yaml)", "-devices: %s: プロファイルの拡張子は .yml ではなく .yaml です（%s.yaml に名前を変えてください）",
+			filepath.Join(dir, base), strings.TrimSuffix(base, ".yml"))
 	}
 	yaml, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if len(yaml) == 0 {
-		return usagef("-devices: %s holds no *.yaml profile (docs/profiles.md shows one)", dir)
+		return usagej("-devices: %s holds no *.yaml profile (docs/profiles.md shows one)", "-devices: %s に *.yaml のプロファイルがありません（例は docs/profiles.md）", dir)
 	}
 	return nil
 }
@@ -236,11 +262,14 @@ func defaultConcurrency(t target.Target) int {
 	return runtime.GOMAXPROCS(0)
 }
 
+// place names where the devices come from, in both languages ("the built-in catalogue").
+type place struct{ en, ja string }
+
 // selectDevices keeps the devices named by only (all when empty), refusing an ID the target
 // does not have with the closest known one and the list.
-func selectDevices(ds []target.Device, only []string, where string) ([]target.Device, error) {
+func selectDevices(ds []target.Device, only []string, where place) ([]target.Device, error) {
 	if len(ds) == 0 {
-		return nil, usagef("%s: no device", where)
+		return nil, usagej("%[1]s: no device", "%[2]s: 端末がありません", where.en, where.ja)
 	}
 	if len(only) == 0 {
 		return ds, nil
@@ -256,16 +285,20 @@ func selectDevices(ds []target.Device, only []string, where string) ([]target.De
 	for _, id := range only {
 		d, ok := byID[id]
 		if !ok {
-			msg := fmt.Sprintf("-only: no device %q in %s", id, where)
+			en := fmt.Sprintf("-only: no device %q in %s", id, where.en)
+			ja := fmt.Sprintf("-only: %sに端末 %q はありません", where.ja, id)
 			if c := closest(id, ids); c != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", c)
+				en += fmt.Sprintf(" (did you mean %s?)", c)
+				ja += fmt.Sprintf("（%s のことですか？）", c)
 			}
 			if len(ids) <= 30 {
-				msg += "; known: " + strings.Join(ids, ", ")
+				en += "; known: " + strings.Join(ids, ", ")
+				ja += "。指定できる ID: " + strings.Join(ids, ", ")
 			} else {
-				msg += fmt.Sprintf("; %d known, listed by 'mynaconform devices'", len(ids))
+				en += fmt.Sprintf("; %d known, listed by 'mynaconform devices'", len(ids))
+				ja += fmt.Sprintf("。指定できる ID は %d 個（'mynaconform devices' で一覧）", len(ids))
 			}
-			return nil, usagef("%s", msg)
+			return nil, &UsageError{Msg: en, JA: ja}
 		}
 		out = append(out, d)
 	}

@@ -54,18 +54,44 @@ func TestParseIDList(t *testing.T) {
 
 func TestSelectDevices(t *testing.T) {
 	ds := []target.Device{{ID: "apple-iphone-ios13"}, {ID: "google-nexus-s"}, {ID: "synthetic-max-261"}}
-	got, err := selectDevices(ds, []string{"synthetic-max-261", "apple-iphone-ios13"}, "the catalogue")
+	cat := place{"the catalogue", "端末カタログ"}
+	got, err := selectDevices(ds, []string{"synthetic-max-261", "apple-iphone-ios13"}, cat)
 	if err != nil || len(got) != 2 || got[0].ID != "apple-iphone-ios13" {
 		t.Errorf("%v, %v (the target's order, whatever the order of -only)", got, err)
 	}
-	for id, want := range map[string]string{
-		"google-nexus-z": "(did you mean google-nexus-s?)",
-		"nexus-s":        "(did you mean google-nexus-s?)",
-		"typo":           "known: apple-iphone-ios13, google-nexus-s, synthetic-max-261",
+	for id, want := range map[string][2]string{
+		"google-nexus-z": {"(did you mean google-nexus-s?)", "（google-nexus-s のことですか？）"},
+		"nexus-s":        {"(did you mean google-nexus-s?)", "（google-nexus-s のことですか？）"},
+		"typo":           {"known: apple-iphone-ios13, google-nexus-s, synthetic-max-261", "指定できる ID: apple-iphone-ios13, google-nexus-s, synthetic-max-261"},
 	} {
-		_, err := selectDevices(ds, []string{id}, "the catalogue")
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `no device "`+id+`" in the catalogue`) {
-			t.Errorf("%s: %v, want %q", id, err, want)
+		_, err := selectDevices(ds, []string{id}, cat)
+		if err == nil || !strings.Contains(err.Error(), want[0]) || !strings.Contains(err.Error(), `no device "`+id+`" in the catalogue`) {
+			t.Errorf("%s: %v, want %q", id, err, want[0])
+			continue
+		}
+		if ja := MessageIn(reports.LangJA, err); !strings.Contains(ja, want[1]) || !strings.Contains(ja, `端末カタログに端末 "`+id+`" はありません`) {
+			t.Errorf("%s in Japanese: %s, want %q", id, ja, want[1])
+		}
+	}
+}
+
+// TestUsageErrorsJapanese: every input error of run that has a Japanese text gives it under
+// -lang ja, formatted from the same arguments (no %!verb), and English otherwise.
+func TestUsageErrorsJapanese(t *testing.T) {
+	for _, o := range []Options{
+		{Target: "usb"}, {Verdicts: "lax"}, {Lang: "de"}, {Generate: -3}, {Repeat: 101}, {Slots: 65},
+		{Slots: 2}, {Certify: "k.pem"}, {Concurrency: 999}, {Generate: 3, DevicesDir: "x"},
+		{Target: "pcsc", Generate: 3}, {Reader: "r"}, {DevicesDir: filepath.Join(t.TempDir(), "none")},
+	} {
+		err := o.normalize()
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%+v: %v, want a UsageError", o, err)
+			continue
+		}
+		ja, en := ue.In(reports.LangJA), ue.In(reports.LangEN)
+		if ja == en || !strings.HasPrefix(ja, "-") || strings.Contains(ja+en, "%!") || ue.JA == "" {
+			t.Errorf("%+v: en %q, ja %q", o, en, ja)
 		}
 	}
 }

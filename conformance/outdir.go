@@ -42,11 +42,11 @@ func checkOut(out string) error {
 		return usagef("-out: %v", err)
 	}
 	if !st.IsDir() {
-		return usagef("-out: %s is a file, not a folder", out)
+		return usagej("-out: %s is a file, not a folder", "-out: %s はファイルです。フォルダを指定してください", out)
 	}
 	ents, err := os.ReadDir(out)
 	if err != nil {
-		return usagef("-out: %s cannot be read: %v", out, err)
+		return usagej("-out: %s cannot be read: %v", "-out: %s を読めません: %v", out, err)
 	}
 	var foreign []string
 	for _, e := range ents {
@@ -59,7 +59,8 @@ func checkOut(out string) error {
 		if len(foreign) > 3 {
 			foreign = append(foreign[:3], "...")
 		}
-		return usagef("-out: %s holds %s, which no result set has; a run replaces the folder's files, so give an empty or new folder", out, strings.Join(foreign, ", "))
+		return usagej("-out: %s holds %s, which no result set has; a run replaces the folder's files, so give an empty or new folder",
+			"-out: %s には結果セットにないもの（%s）があります。実行するとフォルダの中身が置き換わるので、空のフォルダか新しいフォルダを指定してください", out, strings.Join(foreign, ", "))
 	}
 	return nil
 }
@@ -86,7 +87,7 @@ func stagingName(out string, seed int64, parallelHost string) (string, error) {
 // makeStaging creates the staging folder (and out's parent), or says why it cannot.
 func makeStaging(staging string) error {
 	if err := os.MkdirAll(staging, 0o755); err != nil {
-		return usagef("-out: cannot create a folder beside it: %v", err)
+		return usagej("-out: cannot create a folder beside it: %v", "-out: 隣にフォルダを作れません: %v", err)
 	}
 	return nil
 }

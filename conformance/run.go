@@ -53,7 +53,7 @@ type suite struct {
 	opts    Options
 	tgt     target.Target
 	devs    []target.Device
-	where   string // what the devices were selected from, for messages
+	where   place // what the devices were selected from, for messages
 	exps    map[string]expectation
 	staging string
 	signer  crypto.Signer // -certify: signs each device's result
@@ -193,13 +193,13 @@ func (s *suite) prepare() error {
 	}
 	switch {
 	case s.opts.Generate > 0:
-		s.where = fmt.Sprintf("the %d generated profiles (gen-0000..)", s.opts.Generate)
+		s.where = place{fmt.Sprintf("the %d generated profiles (gen-0000..)", s.opts.Generate), fmt.Sprintf("生成した %d 個のプロファイル（gen-0000..）", s.opts.Generate)}
 	case s.opts.DevicesDir != "":
-		s.where = s.opts.DevicesDir
+		s.where = place{s.opts.DevicesDir, s.opts.DevicesDir}
 	case s.opts.Target == "pcsc":
-		s.where = "the PC/SC readers"
+		s.where = place{"the PC/SC readers", "PC/SC リーダー"}
 	default:
-		s.where = "the built-in catalogue"
+		s.where = place{"the built-in catalogue", "内蔵の端末カタログ"}
 	}
 	if s.all, err = selectDevices(ds, s.opts.Only, s.where); err != nil {
 		return err

@@ -59,7 +59,8 @@ func ParseShard(v string) (Shard, error) {
 	k, errK := strconv.Atoi(strings.TrimSpace(ks))
 	n, errN := strconv.Atoi(strings.TrimSpace(ns))
 	if !ok || errK != nil || errN != nil {
-		return Shard{}, usagef("-shard: %q is not K/N (write the shard's number and the number of shards, e.g. -shard 2/3)", v)
+		return Shard{}, usagej("-shard: %q is not K/N (write the shard's number and the number of shards, e.g. -shard 2/3)",
+			"-shard: %q は K/N の形ではありません（シャード番号とシャード数を書いてください。例: -shard 2/3）", v)
 	}
 	s := Shard{K: k, N: n}
 	return s, s.check()
@@ -70,9 +71,9 @@ func (s Shard) check() error {
 	case s.IsZero():
 		return nil
 	case s.N < 1 || s.N > MaxShards:
-		return usagef("-shard: %d shards is outside 1..%d", s.N, MaxShards)
+		return usagej("-shard: %d shards is outside 1..%d", "-shard: シャード数 %d は 1〜%d の範囲外です", s.N, MaxShards)
 	case s.K < 1 || s.K > s.N:
-		return usagef("-shard: shard %d of %d is outside 1..%d (shards are numbered from 1)", s.K, s.N, s.N)
+		return usagej("-shard: shard %d of %d is outside 1..%d (shards are numbered from 1)", "-shard: シャード %d/%d は 1〜%d の範囲外です（シャード番号は 1 から）", s.K, s.N, s.N)
 	}
 	return nil
 }
@@ -219,7 +220,7 @@ func (s *suite) writeShardManifest() error {
 
 // selection says what the devices were selected from, as the shards of one run must agree.
 func (s *suite) selection() string {
-	sel := s.where
+	sel := s.where.en
 	if len(s.opts.Only) > 0 {
 		sel += " -only " + strings.Join(s.opts.Only, ",")
 	}

@@ -42,37 +42,46 @@ func runSuite(ctx context.Context, args []string) int {
 	if done {
 		return exit
 	}
+	// The language of this output: -lang when it is one, else the locale's (a bad -lang is
+	// refused below, in the locale's language).
+	l := *lang
+	if l != reports.LangJA && l != reports.LangEN {
+		l = conformance.LangFromEnv()
+	}
+	bad := func(en, ja string) int { return fail(pick(l, en, ja)) }
 	if len(pos) > 0 {
-		return fail(fmt.Sprintf("unexpected argument %q: run takes flags only (e.g. -only %s)", pos[0], pos[0]))
+		return bad(fmt.Sprintf("unexpected argument %q: run takes flags only (e.g. -only %s)", pos[0], pos[0]),
+			fmt.Sprintf("余分な引数 %q: run にはフラグだけを指定します（例: -only %s）", pos[0], pos[0]))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["p"] && *parallel == 0 {
-		return fail(fmt.Sprintf("-p: 0 is outside 1..%d", conformance.MaxConcurrency))
-	}
-	if set["repeat"] && *repeat == 0 {
-		return fail(fmt.Sprintf("-repeat: 0 is outside 1..%d", conformance.MaxRepeat))
-	}
-	if set["slots"] && *slots == 0 {
-		return fail(fmt.Sprintf("-slots: 0 is outside 1..%d", conformance.MaxSlots))
+	for _, z := range []struct {
+		name string
+		max  int
+		bad  bool
+	}{
+		{"p", conformance.MaxConcurrency, *parallel == 0}, {"repeat", conformance.MaxRepeat, *repeat == 0},
+		{"slots", conformance.MaxSlots, *slots == 0}, {"generate", conformance.MaxGenerate, *generate == 0},
+	} {
+		if set[z.name] && z.bad {
+			return bad(fmt.Sprintf("-%s: 0 is outside 1..%d", z.name, z.max), fmt.Sprintf("-%s: 0 は 1〜%d の範囲外です", z.name, z.max))
+		}
 	}
 	if set["certify"] && *certifyKey == "" {
-		return fail("-certify: give the private key file (PEM), e.g. -certify key.pem ('mynaconform keygen' makes one)")
-	}
-	if set["generate"] && *generate == 0 {
-		return fail(fmt.Sprintf("-generate: 0 is outside 1..%d", conformance.MaxGenerate))
+		return bad("-certify: give the private key file (PEM), e.g. -certify key.pem ('mynaconform keygen' makes one)",
+			"-certify: 秘密鍵のファイル（PEM）を指定してください。例: -certify key.pem（'mynaconform keygen' で作れます）")
 	}
 	if *timeout <= 0 {
-		return fail("-timeout: must be positive, e.g. 30m")
+		return bad("-timeout: must be positive, e.g. 30m", "-timeout: 正の値を指定してください。例: 30m")
 	}
 	ids, err := conformance.ParseIDList("only", *only)
 	if err != nil {
-		return fail(err.Error())
+		return fail(conformance.MessageIn(l, err))
 	}
 	var part conformance.Shard
 	if set["shard"] {
 		if part, err = conformance.ParseShard(*shard); err != nil {
-			return fail(err.Error())
+			return fail(conformance.MessageIn(l, err))
 		}
 	}
 	color := isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
@@ -86,7 +95,8 @@ func runSuite(ctx context.Context, args []string) int {
 		opts.GinkgoOutput = os.Stdout
 	}
 	if set["only"] && len(ids) == 0 {
-		return fail("-only: empty list (give device IDs separated by commas, or leave -only out)")
+		return bad("-only: empty list (give device IDs separated by commas, or leave -only out)",
+			"-only: 空のリストです（端末 ID をカンマ区切りで指定するか、-only を外してください）")
 	}
 	// Ginkgo handles SIGINT and SIGTERM itself during the run: it interrupts the running spec,
 	// and a run cut short installs no result set (exit 3).
@@ -94,11 +104,7 @@ func runSuite(ctx context.Context, args []string) int {
 	res, err := conformance.Run(opts)
 	code := conformance.ExitCode(res, err)
 	if err != nil {
-		return fail(err.Error(), code)
-	}
-	l := *lang
-	if l == "" {
-		l = conformance.LangFromEnv()
+		return fail(conformance.MessageIn(l, err), code)
 	}
 	if res.Run != nil {
 		fmt.Println()

@@ -254,6 +254,13 @@ func TestRunBadInputs(t *testing.T) {
 		{"certify a file that is no key", []string{"-certify", "afile"}, "-certify: afile: unusable key: no PEM block (want a PKCS#8 private key)"},
 		{"out is a file", []string{"-out", "afile"}, "-out: afile is a file, not a folder"},
 		{"out holds other files", []string{"-out", "notes"}, "-out: notes holds README.txt, which no result set has"},
+		// With -lang ja the same refusals in Japanese.
+		{"unknown ID, in Japanese", []string{"-lang", "ja", "-only", "typo"}, `-only: 内蔵の端末カタログに端末 "typo" はありません。指定できる ID: apple-iphone-ios13, google-nexus-s,`},
+		{"close to a known ID, in Japanese", []string{"-lang", "ja", "-only", "google-nexus"}, "（google-nexus-s のことですか？）"},
+		{"zero repeats, in Japanese", []string{"-lang", "ja", "-repeat", "0"}, "-repeat: 0 は 1〜100 の範囲外です"},
+		{"positional argument, in Japanese", []string{"-lang", "ja", "google-nexus-s"}, `余分な引数 "google-nexus-s": run にはフラグだけを指定します`},
+		{".yml profile, in Japanese", []string{"-lang", "ja", "-devices", yml}, "-devices: yml/google-nexus-s.yml: プロファイルの拡張子は .yml ではなく .yaml です（google-nexus-s.yaml に名前を変えてください）"},
+		{"out is a file, in Japanese", []string{"-lang", "ja", "-out", "afile"}, "-out: afile はファイルです。フォルダを指定してください"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"run"}, tc.args...)
