@@ -264,7 +264,7 @@ func TestSessionsAndDevices(t *testing.T) {
 		t.Fatalf("role %q", s2.Role)
 	}
 	bad := login
-	bad.DeviceCredential = "x" + login.DeviceCredential[1:]
+	bad.DeviceCredential = otherCredential(login.DeviceCredential)
 	_, err = e.loginReq(bad)
 	wantCode(t, err, api.CodeDeviceCredentialInvalid)
 	bad = login
