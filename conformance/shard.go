@@ -169,6 +169,10 @@ func (v suiteVersion) String() string {
 	return s + " plan " + v.Plan[:min(12, len(v.Plan))]
 }
 
+// Version names this build of the suite as result sets record it: module, version, VCS revision
+// (when the build has one), Go version and the hash of the test plan.
+func Version() string { return thisSuite().String() }
+
 func thisSuite() suiteVersion {
 	t := certify.ToolInfo()
 	h := sha256.New()

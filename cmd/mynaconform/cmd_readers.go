@@ -20,6 +20,9 @@ import (
 	"github.com/mynaconform/mynaconform/readers/pcsc"
 )
 
+// pcscBuilt says whether this binary has the PC/SC target (mynaconform version).
+const pcscBuilt = true
+
 func init() {
 	register("readers", "list PC/SC readers, their cards and (with -probe) extended-APDU support", runReaders)
 }

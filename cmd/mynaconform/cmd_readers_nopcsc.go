@@ -8,6 +8,9 @@ import (
 	"os"
 )
 
+// pcscBuilt says whether this binary has the PC/SC target (mynaconform version).
+const pcscBuilt = false
+
 func init() {
 	register("readers", "list PC/SC readers (needs a build with -tags pcsc)", runReadersUnavailable)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,12 +72,13 @@ func TestUsage(t *testing.T) {
 // none, or a missing one, with one line too (exit 2): no usage text wall, no Go type names.
 func TestCommandsFlags(t *testing.T) {
 	commands := [][]string{{"run"}, {"merge"}, {"devices"}, {"cards"}, {"onshi", "serve"}, {"card", "serve"},
-		{"phone", "serve"}, {"transcript"}, {"replay"}, {"verify"}, {"keygen"}}
+		{"phone", "serve"}, {"transcript"}, {"replay"}, {"verify"}, {"keygen"}, {"version"}}
 	for _, c := range commands {
 		name := strings.Join(c, " ")
 		t.Run(name, func(t *testing.T) {
 			_, stderr, code := run(t, append(append([]string{}, c...), "-h")...)
-			if code != 0 || !strings.HasPrefix(stderr, "usage: mynaconform "+name) || !strings.Contains(stderr, "\n  -") {
+			hasFlags := name != "version"
+			if code != 0 || !strings.HasPrefix(stderr, "usage: mynaconform "+name) || strings.Contains(stderr, "\n  -") != hasFlags {
 				t.Errorf("-h: exit %d, want 0 with the usage and the flags:\n%s", code, stderr)
 			}
 			_, stderr, code = run(t, append(append([]string{}, c...), "-no-such-flag")...)
@@ -87,11 +89,25 @@ func TestCommandsFlags(t *testing.T) {
 		})
 	}
 	for _, args := range [][]string{{"devices", "x"}, {"cards", "x"}, {"transcript"}, {"transcript", "a", "b"},
-		{"replay"}, {"verify", "r.cose"}, {"keygen", "-key", "k"}, {"onshi", "serve", "x", "-data", t.TempDir()}, {"run", "x"}} {
+		{"replay"}, {"verify", "r.cose"}, {"keygen", "-key", "k"}, {"onshi", "serve", "x", "-data", t.TempDir()}, {"run", "x"},
+		{"version", "x"}} {
 		_, stderr, code := run(t, args...)
 		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "mynaconform "+args[0]) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and one line", args, code, stderr)
 		}
+	}
+}
+
+// version names the build as result sets record it (module, version, Go, plan hash) and says
+// whether the PC/SC target is in; --version is the same.
+func TestVersion(t *testing.T) {
+	out, _, code := run(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "mynaconform github.com/mynaconform/mynaconform ") ||
+		!regexp.MustCompile(` plan [0-9a-f]{12}\n`).MatchString(out) || !strings.Contains(out, "\npcsc ") {
+		t.Errorf("version: exit %d\n%s", code, out)
+	}
+	if again, _, _ := run(t, "--version"); again != out {
+		t.Errorf("--version printed %q, version %q", again, out)
 	}
 }
 
