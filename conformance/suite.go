@@ -14,8 +14,6 @@ import (
 
 	"github.com/mynaconform/mynaconform/conformance/app"
 	"github.com/mynaconform/mynaconform/conformance/target"
-	"github.com/mynaconform/mynaconform/emulator/card"
-	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/formats/iso7816"
 	"github.com/mynaconform/mynaconform/formats/onshi/api"
@@ -496,21 +494,13 @@ func (s *suite) withCard(ctx context.Context, w *world, d target.Device, run int
 }
 
 // referenceSession is a session on an in-process virtual card of persona p behind a generous
-// reference handset, for specs that check the service rather than the device.
+// reference handset (target.ReferenceReader), for specs that check the service rather than the
+// device.
 func referenceSession(ctx context.Context, p *fixtures.Persona) (*session.Session, error) {
-	prof, err := p.CardProfile()
+	r, err := target.ReferenceReader(p)
 	if err != nil {
 		return nil, err
 	}
-	c, err := card.New(prof)
-	if err != nil {
-		return nil, err
-	}
-	r := phone.New(phone.Profile{
-		ID: "reference", Maker: "mynaconform", Model: "reference reader", OS: "none", Platform: "android",
-		NFC: true, ISODep: true, MaxTransceive: 65279, Timeout: 5 * time.Second, BitRate: 848, FSD: 256,
-		Processing: phone.DefaultProcessing(), Source: "synthetic",
-	}, c)
 	if err := r.Connect(ctx); err != nil {
 		return nil, err
 	}

@@ -69,7 +69,8 @@ func under(pkg string, trees ...string) bool {
 // replay, the transport tree and the reports — import no emulator package, so a verdict never
 // rests on the emulator's own understanding of the card. The emulator does not import the tester.
 // (The wiring — the runner, the emulator target, the PC/SC stack helper and the fixtures, which
-// build the emulator's values — may import both; cmd/ puts everything together.)
+// build the emulator's values — may import both; cmd/ puts everything together. Of the wiring,
+// only the emulator target and the fixtures build virtual cards.)
 func TestLayering(t *testing.T) {
 	imports := packageImports(t, "..")
 	if len(imports) < 20 {
@@ -84,6 +85,8 @@ func TestLayering(t *testing.T) {
 				t.Errorf("%s imports %s: the tester must not use the emulator's reading of the card", pkg, dep)
 			case under(pkg, "emulator") && under(dep, "conformance", "cmd"):
 				t.Errorf("%s imports %s: the emulator must not know the tester", pkg, dep)
+			case dep == "emulator/card" && !under(pkg, "emulator", "cmd", "fixtures", "conformance/target"):
+				t.Errorf("%s imports %s: only the emulator target builds virtual cards (the card's formats are in formats/)", pkg, dep)
 			}
 		}
 	}

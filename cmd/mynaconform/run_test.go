@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,17 +45,7 @@ func (u *userRun) runIn(t *testing.T, locale string, args ...string) (stdout, st
 	cmd := exec.Command(u.bin, args...)
 	cmd.Dir = u.dir
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.dir, "LANG=" + locale, "TMPDIR=" + os.TempDir()}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return execute(t, cmd)
 }
 
 func (u *userRun) path(p ...string) string { return filepath.Join(append([]string{u.dir}, p...)...) }

@@ -3,8 +3,10 @@ package target
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/mynaconform/mynaconform/emulator/card"
+	"github.com/mynaconform/mynaconform/emulator/phone"
 	"github.com/mynaconform/mynaconform/fixtures"
 	"github.com/mynaconform/mynaconform/readers"
 )
@@ -21,6 +23,25 @@ func VirtualCard(per *fixtures.Persona) (readers.Reader, error) {
 		return nil, err
 	}
 	return &direct{c: c, name: "virtual card (" + per.ID + ")"}, nil
+}
+
+// ReferenceReader is a virtual card of the persona on a generous reference handset (extended
+// APDUs up to 65,279 bytes, 848 kbit/s, a 5 s timeout), for specs that check the service rather
+// than the device under test.
+func ReferenceReader(per *fixtures.Persona) (readers.Reader, error) {
+	prof, err := per.CardProfile()
+	if err != nil {
+		return nil, err
+	}
+	c, err := card.New(prof)
+	if err != nil {
+		return nil, err
+	}
+	return phone.New(phone.Profile{
+		ID: "reference", Maker: "mynaconform", Model: "reference reader", OS: "none", Platform: "android",
+		NFC: true, ISODep: true, MaxTransceive: 65279, Timeout: 5 * time.Second, BitRate: 848, FSD: 256,
+		Processing: phone.DefaultProcessing(), Source: "synthetic",
+	}, c), nil
 }
 
 type direct struct {
